@@ -1,0 +1,190 @@
+package dev.cmwq;
+
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * {@code struct wq_node_nr_active} (Linux 6.9+): the active count an unbound workqueue shares
+ * across all its pwqs of one NUMA node, so that max_active limits the whole workqueue rather than
+ * each of its per-CPU pwqs. A pwq that cannot get a slot waits on the pending list; every
+ * retiring item hands its slot to the first pending pwq, and pwqs rotate round-robin.
+ *
+ * <p>Lock order: {@code pool.lock} before {@link #lock}.
+ */
+final class NodeNrActive {
+  /** WQ to write (wq.mutex), racy reads: this node's share of max_active. */
+  volatile int max;
+  /** V: active items of the workqueue on this node. */
+  final AtomicInteger nr = new AtomicInteger();
+  /** {@code nna->lock}, nested inside pool locks. */
+  final ReentrantLock lock = new ReentrantLock();
+  /** N: head of the pending pwqs (links in the pwqs). */
+  private PoolWorkqueue pendingHead;
+  /** N: tail of the pending pwqs. */
+  private PoolWorkqueue pendingTail;
+  /** N to write, lock-free reads: length of the pending list. */
+  private volatile int nrPending;
+
+  NodeNrActive(int max) {
+    this.max = max;
+  }
+
+  /** {@code tryinc_node_nr_active}: a slot if {@code nr < max}. */
+  boolean tryinc() {
+    int max = this.max;
+    for (;;) {
+      int old = nr.get();
+      if (old >= max) {
+        return false;
+      }
+      if (nr.compareAndSet(old, old + 1)) {
+        return true;
+      }
+    }
+  }
+
+  /**
+   * The unbound part of {@code pwq_tryinc_nr_active}. Pool lock of {@code pwq} held.
+   *
+   * <p>Memory ordering: a pwq that fails registers on the pending list (a volatile write of
+   * {@link #nrPending}) and then retries (volatile reads of {@link #nr}); a retiring item
+   * decrements {@code nr} (a volatile read-modify-write) and then reads {@code nrPending}. Both
+   * pairs are volatile, hence sequentially consistent: either the retry sees the free slot or the
+   * retiring side sees the pending pwq. Checked by {@code MaxActiveTest.unboundNodeLimitNeverStalls}.
+   */
+  boolean tryincFor(PoolWorkqueue pwq, boolean fill) {
+    if (pwq.onPendingList && !fill) {
+      return false; // already waiting: the retire path keeps the level, don't jump the line
+    }
+    if (tryinc()) {
+      return true;
+    }
+    lock.lock();
+    try {
+      if (!pwq.onPendingList) {
+        addPendingTail(pwq);
+      } else if (!fill) {
+        return false;
+      }
+      boolean obtained = tryinc();
+      if (obtained && !fill) {
+        unlinkPending(pwq);
+      }
+      return obtained;
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /**
+   * The unbound part of {@code pwq_dec_nr_active}: returns a slot and, if below max and pwqs
+   * wait, activates an item of the first one. Pool lock of {@code callerPool} held; it may be
+   * dropped and retaken.
+   */
+  void decAndActivate(WorkerPool callerPool) {
+    if (nr.decrementAndGet() >= max) {
+      return;
+    }
+    if (nrPending != 0) {
+      activatePendingPwq(callerPool);
+    }
+  }
+
+  /**
+   * {@code node_activate_pending_pwq}: activates one inactive item of the first pending pwq,
+   * possibly in another pool (taking that pool's lock with the caller's dropped: trylock
+   * first, else the lock dance), then rotates the pwq to the tail if it still waits.
+   */
+  private void activatePendingPwq(WorkerPool callerPool) {
+    WorkerPool locked = callerPool;
+    lock.lock();
+    try {
+      for (;;) {
+        PoolWorkqueue pwq = pendingHead;
+        if (pwq == null) {
+          return;
+        }
+        if (pwq.pool != locked) {
+          locked.lock.unlock();
+          locked = pwq.pool;
+          if (!locked.lock.tryLock()) {
+            lock.unlock();
+            locked.lock.lock();
+            lock.lock();
+            continue;
+          }
+        }
+        Work work = pwq.inactiveWorks.first();
+        if (work == null) {
+          unlinkPending(pwq); // emptied by cancels
+          continue;
+        }
+        if (tryinc()) {
+          pwq.nrActive++;
+          pwq.activateWork(work);
+          unlinkPending(pwq);
+          if (!pwq.inactiveWorks.isEmpty()) {
+            addPendingTail(pwq); // round-robin across pwqs
+          }
+          if (pwq.pool != callerPool) {
+            pwq.pool.kickPool();
+          }
+        }
+        return;
+      }
+    } finally {
+      lock.unlock();
+      if (locked != callerPool) {
+        locked.lock.unlock();
+        callerPool.lock.lock();
+      }
+    }
+  }
+
+  /** Removes a released pwq from the pending list. */
+  void removePending(PoolWorkqueue pwq) {
+    lock.lock();
+    try {
+      if (pwq.onPendingList) {
+        unlinkPending(pwq);
+      }
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /** Number of pending pwqs (dumps). */
+  int pendingCount() {
+    return nrPending;
+  }
+
+  private void addPendingTail(PoolWorkqueue pwq) {
+    pwq.onPendingList = true;
+    pwq.pendingNext = null;
+    pwq.pendingPrev = pendingTail;
+    if (pendingTail != null) {
+      pendingTail.pendingNext = pwq;
+    } else {
+      pendingHead = pwq;
+    }
+    pendingTail = pwq;
+    nrPending++;
+  }
+
+  private void unlinkPending(PoolWorkqueue pwq) {
+    if (pwq.pendingPrev != null) {
+      pwq.pendingPrev.pendingNext = pwq.pendingNext;
+    } else {
+      pendingHead = pwq.pendingNext;
+    }
+    if (pwq.pendingNext != null) {
+      pwq.pendingNext.pendingPrev = pwq.pendingPrev;
+    } else {
+      pendingTail = pwq.pendingPrev;
+    }
+    pwq.pendingPrev = null;
+    pwq.pendingNext = null;
+    pwq.onPendingList = false;
+    nrPending--;
+  }
+}

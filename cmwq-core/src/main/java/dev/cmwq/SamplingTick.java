@@ -1,0 +1,326 @@
+package dev.cmwq;
+
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * The system's {@code wq_worker_tick} thread: the JVM stand-in for the scheduler hooks the kernel
+ * gets for free, plus the pools' idle timers.
+ *
+ * <h2>Concurrency management by sampling</h2>
+ *
+ * The JVM does not say when a thread blocks. Blocking calls made through the library (and
+ * {@link Workqueues#managedBlock}) call the exact hooks; for everything else this thread looks,
+ * every {@value #TICK_MILLIS} ms, at the running workers of each per-CPU pool that has items
+ * waiting. A worker that started an item since the last look is making progress and costs
+ * nothing more. One still on the same item is checked: parked, waiting or blocked (its
+ * {@link Thread.State}) means sleeping; RUNNABLE without CPU-time progress for
+ * {@value #STALL_TICKS} looks means blocked in native code (I/O) and counts as sleeping too.
+ * Either way the worker leaves nr_running and the pool wakes another
+ * ({@code PWQ_STAT_CM_WAKEUP}); when it runs again it rejoins. A worker that has burned the
+ * CPU-intensive threshold on one item is marked CPU intensive ({@code wq_worker_tick}).
+ *
+ * <p>With no pool waiting, the thread parks until queueing fills an empty worklist of a
+ * concurrency-managed pool or an idle timer is due: an idle system costs no wake-ups.
+ *
+ * <p>Memory ordering of parking (Dekker): this thread writes {@link #parked} (volatile) and then
+ * checks every per-CPU worklist under its pool lock; queueing fills a worklist under the pool
+ * lock and then reads {@code parked}. Whichever pool-lock section comes second sees the other's
+ * write, so work never waits behind a parked tick. Checked by
+ * {@code ConcurrencyManagementTest.plainSleepIsDetectedByTheTick}.
+ */
+final class SamplingTick implements Runnable {
+  /** Sampling period while work waits. */
+  static final long TICK_MILLIS = 1;
+  /** Looks without CPU progress before a RUNNABLE worker counts as blocked. */
+  static final int STALL_TICKS = 3;
+  private static final long TICK_NANOS = TimeUnit.MILLISECONDS.toNanos(TICK_MILLIS);
+  /** How many work functions the CPU-hog report tracks ({@code WCI_MAX_ENTS}). */
+  private static final int HOG_REPORT_MAX = 128;
+  /** {@code workqueue.cpu_intensive_warning_thresh}. */
+  private static final int HOG_REPORT_THRESH = 4;
+
+  private final WorkqueueSystem system;
+  /** I after start: the thread. */
+  private Thread thread;
+  /** I after start: the concurrency-managed pools. */
+  private WorkerPool[] cpuPools = new WorkerPool[0];
+  /** V: the thread is parked (or about to) with nothing to sample. */
+  private volatile boolean parked;
+  /** V: stop requested. */
+  private volatile boolean stopped;
+  /** V: earliest armed timer (ns), Long.MAX_VALUE when none. */
+  private volatile long nextTimer = Long.MAX_VALUE;
+  /** Pools with an armed idle timer. */
+  private final Set<WorkerPool> idleTimers = ConcurrentHashMap.newKeySet();
+  /** Per work-function count of CPU hogs, for the report. */
+  private final Map<String, AtomicInteger> hogCounts = new ConcurrentHashMap<>();
+
+  /** Times arriving work woke the parked tick. */
+  final AtomicLong wakeups = new AtomicLong();
+  /** Sampling rounds done. */
+  final AtomicLong rounds = new AtomicLong();
+
+  SamplingTick(WorkqueueSystem system) {
+    this.system = system;
+  }
+
+  void start(List<WorkerPool> pools) {
+    cpuPools = pools.toArray(new WorkerPool[0]);
+    Thread t = system.threadFactory.newThread(this);
+    if (t == null) {
+      throw new IllegalStateException("the thread factory returned null for wq_worker_tick");
+    }
+    t.setName("wq_worker_tick");
+    thread = t;
+    t.start();
+  }
+
+  void stop() {
+    stopped = true;
+    Thread t = thread;
+    if (t != null) {
+      LockSupport.unpark(t);
+      boolean interrupted = false;
+      while (t.isAlive()) {
+        try {
+          t.join();
+        } catch (InterruptedException e) {
+          interrupted = true;
+        }
+      }
+      if (interrupted) {
+        Thread.currentThread().interrupt();
+      }
+    }
+  }
+
+  /** A concurrency-managed worklist became non-empty. Pool lock held. */
+  void workArrived() {
+    if (parked && PARKED.compareAndSet(this, true, false)) {
+      wakeups.incrementAndGet();
+      LockSupport.unpark(thread);
+    }
+  }
+
+  /** Arms {@code pool}'s idle timer for {@code expires}. Pool lock held. */
+  void armIdleTimer(WorkerPool pool, long expires) {
+    idleTimers.add(pool);
+    for (;;) {
+      long n = nextTimer;
+      if (expires >= n) {
+        return;
+      }
+      if (NEXT_TIMER.compareAndSet(this, n, expires)) {
+        Thread t = thread;
+        if (t != null) {
+          LockSupport.unpark(t);
+        }
+        return;
+      }
+    }
+  }
+
+  void cancelIdleTimer(WorkerPool pool) {
+    idleTimers.remove(pool);
+  }
+
+  /** Pool lock held: the pool's timer is disarmed, forget it. */
+  void idleTimerDisarmed(WorkerPool pool) {
+    idleTimers.remove(pool);
+  }
+
+  @Override
+  public void run() {
+    while (!stopped) {
+      long now = System.nanoTime();
+      boolean sampling = false;
+      for (WorkerPool pool : cpuPools) {
+        sampling |= sample(pool, now);
+      }
+      rounds.incrementAndGet();
+      if (nextTimer <= now) {
+        runTimers(now);
+      }
+      if (sampling) {
+        LockSupport.parkNanos(this, TICK_NANOS);
+        continue;
+      }
+      parked = true;
+      if (anyWorkWaiting()) {
+        parked = false;
+        continue;
+      }
+      long timer = nextTimer;
+      if (timer == Long.MAX_VALUE) {
+        LockSupport.park(this);
+      } else {
+        long wait = timer - System.nanoTime();
+        if (wait > 0) {
+          LockSupport.parkNanos(this, wait);
+        }
+      }
+      parked = false;
+    }
+  }
+
+  private boolean anyWorkWaiting() {
+    for (WorkerPool pool : cpuPools) {
+      pool.lock.lock();
+      try {
+        if (!pool.worklist.isEmpty()) {
+          return true;
+        }
+      } finally {
+        pool.lock.unlock();
+      }
+    }
+    return false;
+  }
+
+  private void runTimers(long now) {
+    nextTimer = Long.MAX_VALUE;
+    for (WorkerPool pool : idleTimers) {
+      long expires = pool.idleTimerExpired(now);
+      if (expires != 0) {
+        armIdleTimer(pool, expires);
+      }
+    }
+  }
+
+  /**
+   * One look at a per-CPU pool; returns whether it has work waiting (keep sampling). The pool
+   * lock is held only for reading the workers; thread state and CPU time are read outside it.
+   */
+  private boolean sample(WorkerPool pool, long now) {
+    List<Worker> suspects = null;
+    pool.lock.lock();
+    try {
+      if (pool.worklist.isEmpty()) {
+        return false;
+      }
+      for (Worker w : pool.busyWorkers()) {
+        if (w.sleeping == Worker.SLEEP_HOOK) {
+          continue; // the exact hook already accounts for it
+        }
+        if (w.nrStarted != w.tickSeenStarted) {
+          w.tickSeenStarted = w.nrStarted; // progress: nothing to check
+          w.tickCpuStart = -1;
+          w.tickCpuLast = -1;
+          w.tickStalled = 0;
+          continue;
+        }
+        if (suspects == null) {
+          suspects = new ArrayList<>(4);
+        }
+        suspects.add(w);
+      }
+    } finally {
+      pool.lock.unlock();
+    }
+    if (suspects != null) {
+      for (Worker w : suspects) {
+        check(pool, w);
+      }
+    }
+    return true;
+  }
+
+  /** Looks closer at a worker that has been on one item since the previous look. */
+  private void check(WorkerPool pool, Worker w) {
+    long seen = w.tickSeenStarted;
+    Thread.State state = w.thread.getState();
+    long cpu = state == Thread.State.RUNNABLE ? w.threadCpuTime() : -1;
+    pool.lock.lock();
+    try {
+      if (w.currentWork == null || w.nrStarted != seen || w.sleeping == Worker.SLEEP_HOOK) {
+        return; // moved on meanwhile
+      }
+      boolean counted = (w.flags & Worker.WORKER_NOT_RUNNING) == 0;
+      if (state == Thread.State.BLOCKED || state == Thread.State.WAITING
+          || state == Thread.State.TIMED_WAITING) {
+        if (w.sleeping == Worker.AWAKE && counted) {
+          w.markSleeping(Worker.SLEEP_TICK);
+        }
+        return;
+      }
+      if (state != Thread.State.RUNNABLE || cpu < 0) {
+        return;
+      }
+      boolean progressed = w.tickCpuLast < 0 || cpu > w.tickCpuLast;
+      if (w.tickCpuStart < 0) {
+        w.tickCpuStart = cpu;
+      }
+      w.tickCpuLast = cpu;
+      if (w.sleeping == Worker.SLEEP_TICK) {
+        if (progressed) {
+          w.markRunning();
+        }
+        return;
+      }
+      if (!progressed) {
+        if (++w.tickStalled >= STALL_TICKS && counted) {
+          w.markSleeping(Worker.SLEEP_TICK); // RUNNABLE but not running: blocked in native code
+        }
+        return;
+      }
+      w.tickStalled = 0;
+      long thresh = system.cpuIntensiveThreshNanos;
+      if (thresh > 0 && counted && cpu - w.tickCpuStart >= thresh) {
+        PoolWorkqueue pwq = w.currentPwq;
+        w.setFlags(Worker.WORKER_CPU_INTENSIVE);
+        pwq.addStat(PoolWorkqueue.PWQ_STAT_CPU_INTENSIVE, 1);
+        if (pool.kickPool()) {
+          pwq.addStat(PoolWorkqueue.PWQ_STAT_CM_WAKEUP, 1);
+        }
+        reportHog(w.currentFunc, thresh);
+      }
+    } finally {
+      pool.lock.unlock();
+    }
+  }
+
+  /**
+   * {@code wci_report}: "hogged CPU for >Nus M times, consider switching to WQ_UNBOUND", printed
+   * when M reaches the threshold T and then whenever M+1-T is a power of two.
+   */
+  private void reportHog(WorkFunction fn, long threshNanos) {
+    String name = Work.functionName(fn);
+    AtomicInteger count = hogCounts.get(name);
+    if (count == null) {
+      if (hogCounts.size() >= HOG_REPORT_MAX) {
+        return;
+      }
+      count = hogCounts.computeIfAbsent(name, k -> new AtomicInteger());
+    }
+    int m = count.incrementAndGet();
+    int x = m + 1 - HOG_REPORT_THRESH;
+    if (m >= HOG_REPORT_THRESH && (x & (x - 1)) == 0) {
+      Warn.LOG.log(System.Logger.Level.INFO, "workqueue: " + name + " hogged CPU for >"
+          + TimeUnit.NANOSECONDS.toMicros(threshNanos) + "us " + m
+          + " times, consider switching to WQ_UNBOUND");
+    }
+  }
+
+  private static final VarHandle PARKED;
+  private static final VarHandle NEXT_TIMER;
+
+  static {
+    try {
+      MethodHandles.Lookup l = MethodHandles.lookup();
+      PARKED = l.findVarHandle(SamplingTick.class, "parked", boolean.class);
+      NEXT_TIMER = l.findVarHandle(SamplingTick.class, "nextTimer", long.class);
+    } catch (ReflectiveOperationException e) {
+      throw new ExceptionInInitializerError(e);
+    }
+  }
+}

@@ -1,0 +1,386 @@
+package dev.cmwq;
+
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * {@code struct worker}: one kworker thread of a {@link WorkerPool}.
+ *
+ * <p>A worker is, at any moment, on its pool's idle list, in its pool's busy hash (executing an
+ * item), or the pool's manager. Its main loop is {@code worker_thread()}; the hooks
+ * {@link #sleepingHook()} / {@link #runningHook()} are {@code wq_worker_sleeping} /
+ * {@code wq_worker_running}, called around every blocking wait the library makes and by
+ * {@link Workqueues#managedBlock}; the {@link SamplingTick} marks workers that block elsewhere.
+ */
+final class Worker {
+  /** Flag: the worker must exit. */
+  static final int WORKER_DIE = 1 << 1;
+  /** Flag: on the idle list. */
+  static final int WORKER_IDLE = 1 << 2;
+  /** Flag: preparing (not yet working); not counted in nr_running. */
+  static final int WORKER_PREP = 1 << 3;
+  /** Flag: running a CPU-intensive item; not counted in nr_running. */
+  static final int WORKER_CPU_INTENSIVE = 1 << 6;
+  /** Flag: worker of an unbound (or disassociated) pool; never counted. */
+  static final int WORKER_UNBOUND = 1 << 7;
+  /** Flag: re-bound after disassociation; cleared at the next cycle start. */
+  static final int WORKER_REBOUND = 1 << 8;
+  /** Flags that keep a worker out of {@code nr_running}. */
+  static final int WORKER_NOT_RUNNING =
+      WORKER_PREP | WORKER_CPU_INTENSIVE | WORKER_UNBOUND | WORKER_REBOUND;
+
+  /** {@link #sleeping}: not sleeping. */
+  static final int AWAKE = 0;
+  /** {@link #sleeping}: blocked in a library wait or {@code managedBlock} (exact hook). */
+  static final int SLEEP_HOOK = 1;
+  /** {@link #sleeping}: seen blocked by the sampling tick (approximate). */
+  static final int SLEEP_TICK = 2;
+
+  /** The worker executing on the current thread ({@code current} + {@code kthread_data}). */
+  private static final ThreadLocal<Worker> CURRENT = new ThreadLocal<>();
+
+  private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
+  private static final boolean CPU_TIME =
+      THREADS.isCurrentThreadCpuTimeSupported() && THREADS.isThreadCpuTimeEnabled();
+
+  /** I: the pool. */
+  final WorkerPool pool;
+  /** I: id within the pool, for the thread name. */
+  final int id;
+  /** I: set before the thread starts. */
+  Thread thread;
+
+  /** K: item being executed (written by this worker under pool.lock; read under pool.lock). */
+  Work currentWork;
+  /** K: its function. */
+  WorkFunction currentFunc;
+  /** K: its pwq. */
+  PoolWorkqueue currentPwq;
+  /** K: its flush colour. */
+  int currentColor;
+  /** K: function of the last completed item. */
+  WorkFunction lastFunc;
+  /** L: WORKER_* flags; the tick may set CPU_INTENSIVE on a running worker. */
+  int flags;
+  /** L: {@link #AWAKE}, {@link #SLEEP_HOOK} or {@link #SLEEP_TICK}. */
+  int sleeping;
+  /** L: items assigned to this worker, run in order. */
+  final WorkList scheduled = new WorkList();
+  /** L: idle list links. */
+  Worker idlePrev;
+  /** L: idle list links. */
+  Worker idleNext;
+  /** L: busy hash chain. */
+  Worker hashNext;
+  /** L: when the worker last became idle (ns). */
+  long lastActive;
+  /** L: a wake-up was sent and not yet consumed. */
+  boolean wakePending;
+  /** L: number of items started; the tick's progress counter. */
+  long nrStarted;
+  /** S: description set by {@link Workqueues#setWorkerDesc}, reset per item. */
+  volatile String desc;
+
+  /** T: tick bookkeeping: nrStarted when last sampled. */
+  long tickSeenStarted = -1;
+  /** T: thread CPU time at the first sample of the current item, -1 if not yet sampled. */
+  long tickCpuStart = -1;
+  /** T: thread CPU time at the previous sample. */
+  long tickCpuLast = -1;
+  /** T: consecutive samples RUNNABLE without CPU progress. */
+  int tickStalled;
+
+  /** S: thread CPU time when the current accounting interval began. */
+  private long cpuMark;
+  /** S: pwq charged for the current accounting interval. */
+  private PoolWorkqueue cpuPwq;
+
+  Worker(WorkerPool pool, int id) {
+    this.pool = pool;
+    this.id = id;
+  }
+
+  /** The worker running on this thread, or null. */
+  static Worker current() {
+    return CURRENT.get();
+  }
+
+  /** Thread name, {@code kworker/<cpu>:<id>[H]} or {@code kworker/u<pool>:<id>}. */
+  String threadName() {
+    if (pool.cpu >= 0) {
+      return "kworker/" + pool.cpu + ":" + id + (pool.attrs.nice() < 0 ? "H" : "");
+    }
+    return "kworker/u" + pool.id + ":" + id;
+  }
+
+  // ---- flags (worker_set_flags / worker_clr_flags) ----------------------------------------
+
+  /** Sets flags; entering NOT_RUNNING leaves nr_running. Pool lock held. */
+  void setFlags(int f) {
+    if ((f & WORKER_NOT_RUNNING) != 0 && (flags & WORKER_NOT_RUNNING) == 0 && sleeping == AWAKE) {
+      pool.nrRunning--;
+    }
+    flags |= f;
+  }
+
+  /** Clears flags; leaving NOT_RUNNING joins nr_running. Pool lock held. */
+  void clrFlags(int f) {
+    int oflags = flags;
+    flags &= ~f;
+    if ((f & WORKER_NOT_RUNNING) != 0 && (oflags & WORKER_NOT_RUNNING) != 0
+        && (flags & WORKER_NOT_RUNNING) == 0 && sleeping == AWAKE) {
+      pool.nrRunning++;
+    }
+  }
+
+  /** Sends a wake-up; only the first of several before the worker runs costs an unpark. */
+  void wakeUp() {
+    if (!wakePending) {
+      wakePending = true;
+      LockSupport.unpark(thread);
+    }
+  }
+
+  // ---- scheduler hooks --------------------------------------------------------------------
+
+  /**
+   * {@code wq_worker_sleeping}: the calling worker is about to block. It leaves nr_running and
+   * the pool wakes an idle worker if items are waiting. No-op for workers that do not count.
+   */
+  void sleepingHook() {
+    if (pool.cpu < 0) {
+      return; // unbound workers never count
+    }
+    pool.lock.lock();
+    try {
+      if ((flags & WORKER_NOT_RUNNING) != 0 || sleeping != AWAKE) {
+        return;
+      }
+      markSleeping(SLEEP_HOOK);
+    } finally {
+      pool.lock.unlock();
+    }
+  }
+
+  /** {@code wq_worker_running}: the calling worker runs again. */
+  void runningHook() {
+    if (pool.cpu < 0) {
+      return;
+    }
+    pool.lock.lock();
+    try {
+      markRunning();
+    } finally {
+      pool.lock.unlock();
+    }
+  }
+
+  /** Leaves nr_running as sleeping and kicks the pool. Pool lock held; worker counted. */
+  void markSleeping(int how) {
+    sleeping = how;
+    pool.nrRunning--;
+    if (pool.kickPool() && currentPwq != null) {
+      currentPwq.addStat(PoolWorkqueue.PWQ_STAT_CM_WAKEUP, 1);
+    }
+  }
+
+  /** Rejoins nr_running after either kind of sleep. Pool lock held. */
+  void markRunning() {
+    if (sleeping == AWAKE) {
+      return;
+    }
+    sleeping = AWAKE;
+    if ((flags & WORKER_NOT_RUNNING) == 0) {
+      pool.nrRunning++;
+    }
+    tickCpuStart = -1; // the CPU-hog clock restarts after a sleep
+    tickStalled = 0;
+  }
+
+  // ---- worker_thread ----------------------------------------------------------------------
+
+  /** The thread body. */
+  void workerThread() {
+    CURRENT.set(this);
+    try {
+      loop();
+    } finally {
+      CURRENT.remove();
+    }
+  }
+
+  /**
+   * {@code worker_thread}: sleep until woken; leave idle; if the pool needs a worker, make sure
+   * another one stays in reserve (managing if needed), then take items while
+   * {@code keep_working}; return to idle.
+   */
+  private void loop() {
+    WorkerPool pool = this.pool;
+    pool.lock.lock();
+    try {
+      for (;;) {
+        while (!wakePending && (flags & WORKER_DIE) == 0) {
+          pool.lock.unlock();
+          Thread.interrupted(); // a stray interrupt would turn park into a spin
+          LockSupport.park(this);
+          pool.lock.lock();
+        }
+        wakePending = false;
+        if ((flags & WORKER_DIE) != 0) {
+          pool.workerIda.clear(id);
+          return;
+        }
+        pool.workerLeaveIdle(this);
+        for (;;) {
+          if (!pool.needMoreWorker()) {
+            break;
+          }
+          if (!pool.mayStartWorking() && pool.manageWorkers(this)) {
+            continue; // conditions may have changed while managing
+          }
+          clrFlags(WORKER_PREP | WORKER_REBOUND);
+          startCpuInterval();
+          do {
+            Work work = pool.worklist.first();
+            if (assignWork(work)) {
+              processScheduledWorks();
+            }
+          } while (pool.keepWorking());
+          chargeCpu(null);
+          setFlags(WORKER_PREP);
+          break;
+        }
+        pool.workerEnterIdle(this);
+      }
+    } finally {
+      pool.lock.unlock();
+    }
+  }
+
+  /**
+   * {@code assign_work}: takes {@code work} (and its linked barriers) onto this worker's
+   * scheduled list, unless another worker of the pool is executing the same item, in which case
+   * it is handed to that worker (non-reentrancy within a pool). Pool lock held.
+   */
+  boolean assignWork(Work work) {
+    Worker collision = pool.findWorkerExecutingWork(work);
+    if (collision != null) {
+      work.moveLinkedWorks(collision.scheduled);
+      return false;
+    }
+    work.moveLinkedWorks(scheduled);
+    return true;
+  }
+
+  /** {@code process_scheduled_works}. Pool lock held. */
+  void processScheduledWorks() {
+    boolean first = true;
+    Work work;
+    while ((work = scheduled.first()) != null) {
+      if (first) {
+        pool.touchWatchdog();
+        first = false;
+      }
+      processOneWork(work);
+    }
+  }
+
+  /**
+   * {@code process_one_work}: executes one item. Called and returns with the pool lock held;
+   * drops it around the function. After the function returns the item is never touched again
+   * (it may have been requeued, or become garbage): only the locals saved here are used.
+   */
+  void processOneWork(Work work) {
+    PoolWorkqueue pwq = work.pwq;
+    Workqueue wq = pwq.wq;
+    pool.busyHashAdd(this, work);
+    long workData = work.data;
+    currentWork = work;
+    currentFunc = work.fn;
+    currentPwq = pwq;
+    currentColor = Work.colorOf(workData);
+    desc = null;
+    work.listDelInit();
+    if ((wq.flags & Workqueue.WQ_CPU_INTENSIVE) != 0) {
+      setFlags(WORKER_CPU_INTENSIVE);
+    }
+    // Concurrency-managed workers are running, so this is a no-op for them; for unbound and
+    // CPU-intensive workers it wakes the next idle worker, chaining execution.
+    pool.kickPool();
+    // Last touch of the item: off queue, last pool recorded, PENDING released (a full fence).
+    work.setWorkPoolAndClearPending(pool.id, 0);
+    // Flush barriers are bookkeeping, not the user's items: the kernel counts them, we do not.
+    boolean counted = !(work instanceof WqBarrier);
+    if (counted) {
+      pwq.addStat(PoolWorkqueue.PWQ_STAT_STARTED, 1);
+    }
+    nrStarted++;
+    if (pwq != cpuPwq) {
+      chargeCpu(pwq);
+    }
+    WorkFunction fn = currentFunc;
+    pool.lock.unlock();
+    Throwable failure = null;
+    try {
+      fn.run(work);
+    } catch (Throwable t) {
+      failure = t;
+    }
+    Thread.interrupted(); // interrupts do not outlive the item
+    if (failure != null) {
+      wq.handleException(work, failure);
+    }
+    pool.lock.lock();
+    markRunning(); // undo a mark the tick may have left
+    if (counted) {
+      pwq.addStat(PoolWorkqueue.PWQ_STAT_COMPLETED, 1);
+    }
+    if (failure != null) {
+      pwq.addStat(PoolWorkqueue.PWQ_STAT_FAILED, 1);
+    }
+    clrFlags(WORKER_CPU_INTENSIVE);
+    lastFunc = fn;
+    pool.busyHashRemove(this);
+    currentWork = null;
+    currentFunc = null;
+    currentPwq = null;
+    pwq.decNrInFlight(workData);
+  }
+
+  // ---- CPU time accounting (PWQ_STAT_CPU_TIME) --------------------------------------------
+
+  /*
+   * The kernel samples CPU time at every scheduler tick. Reading a thread's CPU clock costs a
+   * system call, too much per item, so a worker reads it only when the pwq it is charging
+   * changes and when a batch ends: a burst of items of one workqueue costs two reads in all.
+   * Everything the worker spends between two reads is charged to the pwq of that interval.
+   */
+
+  private void startCpuInterval() {
+    cpuPwq = null;
+    cpuMark = CPU_TIME ? THREADS.getCurrentThreadCpuTime() : 0;
+  }
+
+  /** Charges the interval so far to its pwq and starts charging {@code next}. Pool lock held. */
+  private void chargeCpu(PoolWorkqueue next) {
+    if (CPU_TIME) {
+      long now = THREADS.getCurrentThreadCpuTime();
+      if (cpuPwq != null && now > cpuMark) {
+        cpuPwq.addStat(PoolWorkqueue.PWQ_STAT_CPU_TIME, now - cpuMark);
+      }
+      cpuMark = now;
+    }
+    cpuPwq = next;
+  }
+
+  /** CPU time of this worker's thread in ns, or -1 (tick thread). */
+  long threadCpuTime() {
+    return CPU_TIME ? THREADS.getThreadCpuTime(thread.getId()) : -1;
+  }
+
+  @Override
+  public String toString() {
+    return thread == null ? "worker " + pool.id + ":" + id : thread.getName();
+  }
+}

@@ -1,0 +1,517 @@
+package dev.cmwq;
+
+import dev.cmwq.kthread.KthreadWorker;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * The kernel's workqueue globals made explicit: the per-CPU pools, the shared unbound pools,
+ * the system workqueues, the {@code pool_workqueue_release} worker and the sampling tick.
+ *
+ * <p>Most programs use {@link #getDefault()} (created on first use, daemon threads, never
+ * closed). Tests and embedders build their own with {@link #builder()} and {@link #close()} it.
+ *
+ * <pre>{@code
+ * try (WorkqueueSystem sys = WorkqueueSystem.builder().cpus(4).build()) {
+ *   Workqueue wq = sys.workqueue("mydriver").unbound().build();
+ *   ...
+ * }
+ * }</pre>
+ *
+ * <p>Threads: two per CPU at start ({@code kworker/N:0} and {@code kworker/N:0H}), more only
+ * when running workers block; one per unbound pool in use; {@code pool_workqueue_release}; and
+ * the sampling tick {@code wq_worker_tick}. Never one per workqueue.
+ */
+public final class WorkqueueSystem implements AutoCloseable {
+  /** Default {@code wq_cpu_intensive_thresh_us}: 10 ms. */
+  public static final Duration DEFAULT_CPU_INTENSIVE_THRESHOLD = Duration.ofMillis(10);
+  /** {@code IDLE_WORKER_TIMEOUT}: 300 s. */
+  public static final Duration DEFAULT_IDLE_WORKER_TIMEOUT = Duration.ofSeconds(300);
+
+  private static final class DefaultHolder {
+    static final WorkqueueSystem INSTANCE = builder().asDefault().build();
+  }
+
+  /** I: logical CPUs. */
+  final int nrCpus;
+  /** I: the machine. */
+  final Topology topology;
+  /** I: makes every thread of the system. */
+  final ThreadFactory threadFactory;
+  /** I: CPU-hog threshold in ns, 0 = off. */
+  final long cpuIntensiveThreshNanos;
+  /** I: idle worker timeout in ns. */
+  final long idleTimeoutNanos;
+  /** I: power-efficient mode ({@code workqueue.power_efficient}). */
+  final boolean powerEfficient;
+  /** I: [cpu][0 normal, 1 highpri]. */
+  private final WorkerPool[][] cpuPools;
+  /** {@code wq_pool_mutex}: unbound pools, the workqueue list, attribute changes. */
+  final ReentrantLock poolMutex = new ReentrantLock();
+  /** PL: unbound pools by attributes ({@code unbound_pool_hash}). */
+  private final Map<PoolAttrs, WorkerPool> unboundPoolHash = new HashMap<>();
+  /** PL to write, racy reads: CPUs unbound workqueues may use ({@code wq_unbound_cpumask}). */
+  volatile CpuMask unboundCpumask;
+  /** PL: every workqueue, in creation order. */
+  private final LinkedHashSet<Workqueue> workqueues = new LinkedHashSet<>();
+  /** I: releases pwqs ({@code pwq_release_worker}). */
+  final KthreadWorker releaseWorker;
+  /** I: concurrency-management sampling and timers. */
+  final SamplingTick tick;
+  /** Round-robin cursor for unbound CPU selection (racy by design, like the kernel's). */
+  private int unboundRrCursor;
+  /** V: set by close(). */
+  private volatile boolean closing;
+  /** I: this is {@link #getDefault()}. */
+  private final boolean isDefault;
+
+  /** PWQ releases started (tests of the release path). */
+  final AtomicLong releasesStarted = new AtomicLong();
+  /** Releases that found the releasing thread holding a pool lock: must stay 0. */
+  final AtomicLong releasesUnderPoolLock = new AtomicLong();
+  /** Releases run on a thread other than {@code pool_workqueue_release}: must stay 0. */
+  final AtomicLong releasesOffThread = new AtomicLong();
+
+  private final Workqueue systemWq;
+  private final Workqueue systemHighpriWq;
+  private final Workqueue systemLongWq;
+  private final Workqueue systemUnboundWq;
+  private final Workqueue systemFreezableWq;
+  private final Workqueue systemPowerEfficientWq;
+  private final Workqueue systemFreezablePowerEfficientWq;
+
+  private WorkqueueSystem(Builder b) {
+    if (b.topology != null && b.cpus > 0 && b.topology.cpus() != b.cpus) {
+      throw new IllegalArgumentException("cpus: " + b.cpus + " (expected: " + b.topology.cpus()
+          + ", the CPUs of the given topology)");
+    }
+    this.topology = b.topology != null ? b.topology
+        : Topology.flat(b.cpus > 0 ? b.cpus : Runtime.getRuntime().availableProcessors());
+    this.nrCpus = topology.cpus();
+    this.threadFactory = b.threadFactory;
+    this.cpuIntensiveThreshNanos = b.cpuIntensiveThreshold.toNanos();
+    this.idleTimeoutNanos = b.idleWorkerTimeout.toNanos();
+    this.powerEfficient = b.powerEfficient;
+    this.isDefault = b.isDefault;
+    this.unboundCpumask = topology.possible();
+    // The release worker comes first: pwqs may be released from the very first failure path.
+    this.releaseWorker = KthreadWorker.create("pool_workqueue_release", threadFactory);
+    this.tick = new SamplingTick(this);
+    this.cpuPools = new WorkerPool[nrCpus][WorkerPool.NR_STD_WORKER_POOLS];
+    try {
+      for (int cpu = 0; cpu < nrCpus; cpu++) {
+        for (int pri = 0; pri < WorkerPool.NR_STD_WORKER_POOLS; pri++) {
+          int nice = pri == 0 ? 0 : WorkerPool.HIGHPRI_NICE_LEVEL;
+          CpuMask self = CpuMask.of(cpu);
+          WorkerPool pool = new WorkerPool(this, cpu, topology.nodeOf(cpu),
+              new PoolAttrs(nice, self, self, true));
+          cpuPools[cpu][pri] = pool;
+          if (pool.createWorker() == null) {
+            throw new IllegalStateException("cannot create the first worker of " + pool);
+          }
+        }
+      }
+      tick.start(cpuPoolList());
+      systemWq = workqueue("events").internalFlags(Workqueue.__WQ_SYSTEM).build();
+      systemHighpriWq = workqueue("events_highpri").highPri()
+          .internalFlags(Workqueue.__WQ_SYSTEM).build();
+      systemLongWq = workqueue("events_long").internalFlags(Workqueue.__WQ_SYSTEM).build();
+      systemUnboundWq = workqueue("events_unbound").unbound().maxActive(Workqueue.WQ_MAX_ACTIVE)
+          .internalFlags(Workqueue.__WQ_SYSTEM).build();
+      systemFreezableWq = workqueue("events_freezable").freezable()
+          .internalFlags(Workqueue.__WQ_SYSTEM).build();
+      systemPowerEfficientWq = workqueue("events_power_efficient").powerEfficient()
+          .internalFlags(Workqueue.__WQ_SYSTEM).build();
+      systemFreezablePowerEfficientWq = workqueue("events_freezable_pwr_efficient").freezable()
+          .powerEfficient().internalFlags(Workqueue.__WQ_SYSTEM).build();
+    } catch (RuntimeException | Error e) {
+      shutdown();
+      throw e;
+    }
+  }
+
+  /** The process-wide system: created on first use with default settings, never closed. */
+  public static WorkqueueSystem getDefault() {
+    return DefaultHolder.INSTANCE;
+  }
+
+  /** A builder with the defaults. */
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /** {@code alloc_workqueue}, via a builder. */
+  public Workqueue.Builder workqueue(String name) {
+    return new Workqueue.Builder(this, name);
+  }
+
+  /** {@code system_wq} ({@code events}): per-CPU, for short items. */
+  public Workqueue system() {
+    return systemWq;
+  }
+
+  /** {@code system_highpri_wq} ({@code events_highpri}). */
+  public Workqueue systemHighpri() {
+    return systemHighpriWq;
+  }
+
+  /** {@code system_long_wq} ({@code events_long}): per-CPU, may host long items. */
+  public Workqueue systemLong() {
+    return systemLongWq;
+  }
+
+  /** {@code system_unbound_wq} ({@code events_unbound}): not concurrency managed, max_active 512. */
+  public Workqueue systemUnbound() {
+    return systemUnboundWq;
+  }
+
+  /** {@code system_freezable_wq} ({@code events_freezable}). */
+  public Workqueue systemFreezable() {
+    return systemFreezableWq;
+  }
+
+  /** {@code system_power_efficient_wq} ({@code events_power_efficient}). */
+  public Workqueue systemPowerEfficient() {
+    return systemPowerEfficientWq;
+  }
+
+  /** {@code system_freezable_power_efficient_wq} ({@code events_freezable_pwr_efficient}). */
+  public Workqueue systemFreezablePowerEfficient() {
+    return systemFreezablePowerEfficientWq;
+  }
+
+  /** Logical CPUs. */
+  public int cpus() {
+    return nrCpus;
+  }
+
+  /** The topology in use. */
+  public Topology topology() {
+    return topology;
+  }
+
+  /** Every live workqueue, in creation order (system ones first). */
+  public List<Workqueue> workqueues() {
+    poolMutex.lock();
+    try {
+      return List.copyOf(workqueues);
+    } finally {
+      poolMutex.unlock();
+    }
+  }
+
+  /**
+   * {@code work_on_cpu}: runs {@code fn} on a worker of {@code cpu}'s pool (through
+   * {@link #system()}) and returns its result, waiting for it.
+   *
+   * @throws Exception whatever {@code fn} threw
+   * @throws IllegalArgumentException if {@code cpu} is not a CPU of the system
+   */
+  public <T> T workOnCpu(int cpu, Callable<T> fn) throws Exception {
+    Checks.notNull(fn, "fn");
+    Checks.inRange(cpu, 0, nrCpus - 1, "cpu");
+    Object[] result = new Object[1];
+    Exception[] failure = new Exception[1];
+    Work work = new Work(() -> {
+      try {
+        result[0] = fn.call();
+      } catch (Exception e) {
+        failure[0] = e;
+      }
+    });
+    systemWq.queueWorkOn(cpu, work);
+    work.flush();
+    if (failure[0] != null) {
+      throw failure[0];
+    }
+    @SuppressWarnings("unchecked")
+    T t = (T) result[0];
+    return t;
+  }
+
+  /**
+   * Destroys every workqueue (user ones first, newest first, then the system ones), waits for
+   * the pwq releases, and stops every thread. Items still queued run before their workqueue is
+   * destroyed. Idempotent. The {@linkplain #getDefault() default system} cannot be closed.
+   *
+   * @throws IllegalStateException for the default system, or from one of this system's workers
+   */
+  @Override
+  public void close() {
+    if (isDefault) {
+      throw new IllegalStateException("the default WorkqueueSystem lives as long as the JVM");
+    }
+    Worker self = Worker.current();
+    if (self != null && self.pool.system == this) {
+      throw new IllegalStateException("close() of a WorkqueueSystem from one of its own workers"
+          + " would wait for itself");
+    }
+    shutdown();
+  }
+
+  private void shutdown() {
+    synchronized (this) {
+      if (closing) {
+        return;
+      }
+      closing = true;
+    }
+    List<Workqueue> all = new ArrayList<>(workqueues());
+    java.util.Collections.reverse(all);
+    all.sort((a, b) -> Boolean.compare((a.flags & Workqueue.__WQ_SYSTEM) != 0,
+        (b.flags & Workqueue.__WQ_SYSTEM) != 0));
+    for (Workqueue wq : all) {
+      wq.destroy();
+    }
+    releaseWorker.flush();
+    if (cpuPools != null) {
+      for (WorkerPool[] pools : cpuPools) {
+        for (WorkerPool pool : pools) {
+          if (pool != null) {
+            pool.destroy();
+          }
+        }
+      }
+    }
+    tick.stop();
+    releaseWorker.destroy();
+  }
+
+  boolean isClosing() {
+    return closing;
+  }
+
+  void checkOpen() {
+    if (closing) {
+      throw new IllegalStateException("the WorkqueueSystem is closed");
+    }
+  }
+
+  // ---- internals --------------------------------------------------------------------------
+
+  WorkerPool cpuPool(int cpu, boolean highpri) {
+    return cpuPools[cpu][highpri ? 1 : 0];
+  }
+
+  /** Per-CPU pools, normal then highpri for each CPU. */
+  List<WorkerPool> cpuPoolList() {
+    List<WorkerPool> l = new ArrayList<>();
+    for (WorkerPool[] pools : cpuPools) {
+      for (WorkerPool p : pools) {
+        if (p != null) {
+          l.add(p);
+        }
+      }
+    }
+    return l;
+  }
+
+  /** Unbound pools alive (dumps, tests). */
+  List<WorkerPool> unboundPools() {
+    poolMutex.lock();
+    try {
+      return new ArrayList<>(unboundPoolHash.values());
+    } finally {
+      poolMutex.unlock();
+    }
+  }
+
+  /**
+   * The CPU a queueing thread stands for: a worker's own CPU, else a CPU fixed per thread (the
+   * JVM does not tell which CPU a thread runs on).
+   */
+  int localCpu(Worker self) {
+    if (self != null && self.pool.cpu >= 0 && self.pool.system == this) {
+      return self.pool.cpu;
+    }
+    return (int) (Thread.currentThread().getId() % nrCpus);
+  }
+
+  /** {@code wq_select_unbound_cpu}: {@code cpu} if unbound work may use it, else round-robin. */
+  int selectUnboundCpu(int cpu) {
+    CpuMask mask = unboundCpumask;
+    if (mask.contains(cpu)) {
+      return cpu;
+    }
+    int next = mask.next(unboundRrCursor + 1);
+    if (next < 0) {
+      next = mask.first();
+    }
+    unboundRrCursor = next;
+    return next;
+  }
+
+  /**
+   * {@code get_unbound_pool}: the pool with these attributes, shared and reference counted, or a
+   * new one with its first worker. Pool mutex held.
+   *
+   * @throws IllegalStateException if a new pool cannot get its first worker thread
+   */
+  WorkerPool getUnboundPool(PoolAttrs attrs) {
+    assert poolMutex.isHeldByCurrentThread();
+    WorkerPool pool = unboundPoolHash.get(attrs);
+    if (pool != null) {
+      pool.refcnt++;
+      return pool;
+    }
+    int node = -1;
+    for (int n = 0; n < topology.nodes(); n++) {
+      if (attrs.podCpumask().isSubsetOf(topology.nodeCpus(n))) {
+        node = n;
+        break;
+      }
+    }
+    pool = new WorkerPool(this, -1, node, attrs);
+    if (pool.createWorker() == null) {
+      pool.destroy();
+      throw new IllegalStateException("cannot create the first worker of unbound " + pool);
+    }
+    unboundPoolHash.put(attrs, pool);
+    return pool;
+  }
+
+  /** {@code put_unbound_pool}: drops a reference; the last one destroys the pool. */
+  void putUnboundPool(WorkerPool pool) {
+    poolMutex.lock();
+    try {
+      if (--pool.refcnt > 0) {
+        return;
+      }
+      if (unboundPoolHash.get(pool.attrs) == pool) {
+        unboundPoolHash.remove(pool.attrs);
+      }
+      pool.destroy();
+    } finally {
+      poolMutex.unlock();
+    }
+  }
+
+  void registerWorkqueue(Workqueue wq) {
+    assert poolMutex.isHeldByCurrentThread();
+    workqueues.add(wq);
+  }
+
+  void unregisterWorkqueue(Workqueue wq) {
+    assert poolMutex.isHeldByCurrentThread();
+    workqueues.remove(wq);
+  }
+
+  /** Bookkeeping of the release path, checked by the tests. */
+  void noteReleaseStarted(PoolWorkqueue pwq) {
+    releasesStarted.incrementAndGet();
+    if (!Thread.currentThread().getName().equals("pool_workqueue_release")) {
+      releasesOffThread.incrementAndGet();
+    }
+    for (WorkerPool pool : cpuPoolList()) {
+      if (pool.lock.isHeldByCurrentThread()) {
+        releasesUnderPoolLock.incrementAndGet();
+      }
+    }
+    for (WorkerPool pool : unboundPools()) {
+      if (pool.lock.isHeldByCurrentThread()) {
+        releasesUnderPoolLock.incrementAndGet();
+      }
+    }
+    if (pwq.pool.lock.isHeldByCurrentThread()) {
+      releasesUnderPoolLock.incrementAndGet();
+    }
+  }
+
+  @Override
+  public String toString() {
+    return "WorkqueueSystem[cpus=" + nrCpus + ", workqueues=" + workqueues().size() + "]";
+  }
+
+  // ---- builder ----------------------------------------------------------------------------
+
+  /** Settings of a {@link WorkqueueSystem}. */
+  public static final class Builder {
+    private int cpus;
+    private Topology topology;
+    private ThreadFactory threadFactory = DEFAULT_THREAD_FACTORY;
+    private Duration cpuIntensiveThreshold = DEFAULT_CPU_INTENSIVE_THRESHOLD;
+    private Duration idleWorkerTimeout = DEFAULT_IDLE_WORKER_TIMEOUT;
+    private boolean powerEfficient;
+    private boolean isDefault;
+
+    Builder() {}
+
+    Builder asDefault() {
+      isDefault = true;
+      return this;
+    }
+
+    /**
+     * Logical CPUs, i.e. per-CPU pool pairs (default: {@link Runtime#availableProcessors()}).
+     * A flat topology is assumed unless {@link #topology} is given.
+     */
+    public Builder cpus(int cpus) {
+      this.cpus = Checks.inRange(cpus, 1, CpuMask.MAX_CPUS, "cpus");
+      return this;
+    }
+
+    /** The machine topology (default: flat). */
+    public Builder topology(Topology topology) {
+      this.topology = Checks.notNull(topology, "topology");
+      return this;
+    }
+
+    /**
+     * How threads are made (default: daemon threads). The system names them itself. A factory
+     * that throws or returns null makes worker creation fail, as in the kernel under memory
+     * pressure.
+     */
+    public Builder threadFactory(ThreadFactory threadFactory) {
+      this.threadFactory = Checks.notNull(threadFactory, "threadFactory");
+      return this;
+    }
+
+    /**
+     * {@code workqueue.cpu_intensive_thresh_us}: an item of a per-CPU workqueue running longer
+     * than this without blocking is marked CPU intensive, letting the pool start others.
+     * Zero disables (default 10 ms).
+     */
+    public Builder cpuIntensiveThreshold(Duration threshold) {
+      this.cpuIntensiveThreshold = Checks.nonNegative(threshold, "cpuIntensiveThreshold");
+      return this;
+    }
+
+    /**
+     * How long surplus idle workers live ({@code IDLE_WORKER_TIMEOUT}, default 300 s). Culling
+     * keeps two idle workers plus one per four busy ones.
+     */
+    public Builder idleWorkerTimeout(Duration timeout) {
+      this.idleWorkerTimeout = Checks.positive(timeout, "idleWorkerTimeout");
+      return this;
+    }
+
+    /** {@code workqueue.power_efficient}: POWER_EFFICIENT workqueues become unbound. */
+    public Builder powerEfficient(boolean on) {
+      this.powerEfficient = on;
+      return this;
+    }
+
+    /**
+     * Creates the system and starts its threads.
+     *
+     * @throws IllegalStateException if the thread factory cannot make the first workers
+     */
+    public WorkqueueSystem build() {
+      return new WorkqueueSystem(this);
+    }
+  }
+
+  private static final ThreadFactory DEFAULT_THREAD_FACTORY = r -> {
+    Thread t = new Thread(r);
+    t.setDaemon(true);
+    return t;
+  };
+}

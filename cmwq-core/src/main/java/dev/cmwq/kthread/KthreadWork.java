@@ -1,0 +1,73 @@
+package dev.cmwq.kthread;
+
+import dev.cmwq.Checks;
+
+/**
+ * An item for a {@link KthreadWorker} ({@code struct kthread_work}).
+ *
+ * <p>An item belongs to the first worker it is queued on for its whole life; queueing it on
+ * another worker is an {@link IllegalStateException}. The worker never touches the item after
+ * running its function, so the function may requeue or drop it.
+ */
+public class KthreadWork {
+  /** I: the function; null for list heads. */
+  final Runnable fn;
+  /** W (worker lock): list links, self-linked when on no list. */
+  KthreadWork prev = this;
+  /** W: list links. */
+  KthreadWork next = this;
+  /** W to write, racy reads: on a list of its worker ({@code !list_empty(&work->node)}). */
+  volatile boolean queued;
+  /** W to write, racy reads: set at first queueing, never cleared. */
+  volatile KthreadWorker worker;
+  /** W: cancel operations in progress; queueing is refused while positive. */
+  int canceling;
+
+  /**
+   * An item running {@code fn} ({@code kthread_init_work}).
+   *
+   * @throws NullPointerException if {@code fn} is null
+   */
+  public KthreadWork(Runnable fn) {
+    this.fn = Checks.notNull(fn, "fn");
+  }
+
+  /** List heads and internal items. */
+  KthreadWork(Runnable fn, boolean internal) {
+    this.fn = fn;
+  }
+
+  /** Whether the item is queued and not yet started. */
+  public boolean isPending() {
+    return queued;
+  }
+
+  /**
+   * {@code kthread_flush_work}: waits until the pending or running instance has finished.
+   *
+   * @return true if it had to wait, false if the item was idle or never queued
+   * @throws IllegalStateException if called on the item's own worker thread while it would have
+   *     to wait (the worker would wait for itself)
+   */
+  public boolean flush() {
+    KthreadWorker w = worker;
+    return w != null && w.flushWork(this);
+  }
+
+  /**
+   * {@code kthread_cancel_work_sync}: removes the item if pending and waits for a running
+   * instance. On return the item is neither pending nor running, even if it requeues itself.
+   *
+   * @return true if it was pending
+   * @throws IllegalStateException if called from the item's own function
+   */
+  public boolean cancelSync() {
+    KthreadWorker w = worker;
+    return w != null && w.cancelWorkSync(this);
+  }
+
+  @Override
+  public String toString() {
+    return "KthreadWork@" + Integer.toHexString(System.identityHashCode(this));
+  }
+}

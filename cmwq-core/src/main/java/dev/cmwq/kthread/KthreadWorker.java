@@ -1,0 +1,331 @@
+package dev.cmwq.kthread;
+
+import dev.cmwq.Checks;
+import dev.cmwq.Completion;
+import java.lang.System.Logger.Level;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.locks.LockSupport;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * {@code struct kthread_worker}: one dedicated thread running {@link KthreadWork} items one at a
+ * time in FIFO order. No pools, no concurrency management, no max_active.
+ *
+ * <p>Its lock is independent of every workqueue lock, which is why the workqueue engine uses one
+ * ({@code pool_workqueue_release}) to release pool workqueues: queueing here while holding a
+ * pool lock cannot deadlock.
+ *
+ * <p>Lock rule: fields marked {@code W} are guarded by {@link #lock}.
+ */
+public final class KthreadWorker implements AutoCloseable {
+  private static final System.Logger LOG = System.getLogger("dev.cmwq.kthread");
+  private static final ThreadFactory DAEMON = r -> {
+    Thread t = new Thread(r);
+    t.setDaemon(true);
+    return t;
+  };
+
+  /** I: the thread name. */
+  private final String name;
+  /** I: the CPU it was created for, -1 for none. */
+  private final int cpu;
+  /** {@code worker->lock}: a leaf lock. */
+  private final ReentrantLock lock = new ReentrantLock();
+  /** W: head of the FIFO of ready items. */
+  private final KthreadWork workList = new KthreadWork(null, true);
+  /** W: the item being executed (or just executed), null when idle. */
+  private KthreadWork currentWork;
+  /** W: the thread is parked waiting for items. */
+  private boolean idle;
+  /** W: the thread must exit. */
+  private boolean stopping;
+  /** I: the thread. */
+  private final Thread task;
+
+  private KthreadWorker(String name, int cpu, ThreadFactory factory) {
+    this.name = name;
+    this.cpu = cpu;
+    Thread t = factory.newThread(this::workerFn);
+    if (t == null) {
+      throw new IllegalStateException("the thread factory returned null for kthread worker " + name);
+    }
+    t.setName(name);
+    this.task = t;
+    t.start();
+  }
+
+  /** {@code kthread_create_worker}: a started worker with a daemon thread named {@code name}. */
+  public static KthreadWorker create(String name) {
+    return create(name, DAEMON);
+  }
+
+  /** {@code kthread_create_worker} with threads made by {@code factory}. */
+  public static KthreadWorker create(String name, ThreadFactory factory) {
+    Checks.notNull(name, "name");
+    Checks.notNull(factory, "factory");
+    return new KthreadWorker(name, -1, factory);
+  }
+
+  /**
+   * {@code kthread_create_worker_on_cpu}: a worker meant for {@code cpu}. Binding the thread to
+   * the CPU needs the optional native module; without it the CPU is recorded ({@link #cpu()})
+   * and the thread may run anywhere.
+   *
+   * @throws IllegalArgumentException if {@code cpu} is not a CPU of this machine
+   */
+  public static KthreadWorker createOnCpu(int cpu, String name) {
+    Checks.inRange(cpu, 0, Runtime.getRuntime().availableProcessors() - 1, "cpu");
+    Checks.notNull(name, "name");
+    return new KthreadWorker(name, cpu, DAEMON);
+  }
+
+  /** The thread name. */
+  public String name() {
+    return name;
+  }
+
+  /** The CPU given to {@link #createOnCpu}, or -1. */
+  public int cpu() {
+    return cpu;
+  }
+
+  /** {@code kthread_worker_fn}: take the first item, run it, repeat; park when empty. */
+  private void workerFn() {
+    for (;;) {
+      KthreadWork work;
+      lock.lock();
+      try {
+        for (;;) {
+          if (stopping) {
+            currentWork = null;
+            return;
+          }
+          work = workList.next;
+          if (work != workList) {
+            unlink(work);
+            currentWork = work;
+            break;
+          }
+          currentWork = null;
+          idle = true;
+          lock.unlock();
+          try {
+            Thread.interrupted();
+            LockSupport.park(this);
+          } finally {
+            lock.lock();
+            idle = false;
+          }
+        }
+      } finally {
+        lock.unlock();
+      }
+      try {
+        work.fn.run();
+      } catch (Throwable t) {
+        LOG.log(Level.WARNING, "kthread worker " + name + ": " + work + " threw", t);
+      }
+    }
+  }
+
+  /**
+   * {@code kthread_queue_work}: appends {@code work} unless it is pending or being cancelled.
+   * Never blocks beyond the worker's own short lock; safe to call with any other lock held.
+   *
+   * @return true if queued, false if it was pending or a cancel is in progress
+   * @throws IllegalStateException if the item belongs to another worker, or this worker is
+   *     destroyed
+   */
+  public boolean queueWork(KthreadWork work) {
+    Checks.notNull(work, "work");
+    lock.lock();
+    try {
+      checkOwner(work);
+      if (stopping) {
+        throw new IllegalStateException("kthread worker " + name + " is destroyed: " + work
+            + " was not queued");
+      }
+      if (work.queued || work.canceling > 0) {
+        return false;
+      }
+      insertBefore(work, workList);
+      return true;
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /**
+   * {@code kthread_flush_worker}: waits for every item queued before the call.
+   *
+   * @throws IllegalStateException if called on this worker's own thread
+   */
+  public void flush() {
+    if (Thread.currentThread() == task) {
+      throw new IllegalStateException("flush() of kthread worker " + name
+          + " from its own thread would wait for itself");
+    }
+    FlushWork fwork = new FlushWork();
+    lock.lock();
+    try {
+      if (stopping) {
+        return;
+      }
+      insertBefore(fwork, workList);
+    } finally {
+      lock.unlock();
+    }
+    fwork.done.await();
+  }
+
+  /**
+   * {@code kthread_destroy_worker}: flushes, stops the thread and waits for it to exit. Items
+   * queued afterwards are refused. Idempotent.
+   *
+   * @throws IllegalStateException if called on this worker's own thread
+   */
+  public void destroy() {
+    if (Thread.currentThread() == task) {
+      throw new IllegalStateException("destroy() of kthread worker " + name
+          + " from its own thread would wait for itself");
+    }
+    flush();
+    lock.lock();
+    try {
+      stopping = true;
+      if (workList.next != workList) {
+        LOG.log(Level.WARNING, "kthread worker " + name + " destroyed with items still queued");
+      }
+    } finally {
+      lock.unlock();
+    }
+    LockSupport.unpark(task);
+    boolean interrupted = false;
+    while (task.isAlive()) {
+      try {
+        task.join();
+      } catch (InterruptedException e) {
+        interrupted = true;
+      }
+    }
+    if (interrupted) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  /** {@link #destroy()}. */
+  @Override
+  public void close() {
+    destroy();
+  }
+
+  /** {@code kthread_flush_work}. */
+  boolean flushWork(KthreadWork work) {
+    FlushWork fwork = new FlushWork();
+    lock.lock();
+    try {
+      if (work.queued) {
+        insertBefore(fwork, work.next); // right behind the item
+      } else if (currentWork == work) {
+        insertBefore(fwork, workList.next); // next to run
+      } else {
+        return false;
+      }
+      if (Thread.currentThread() == task) {
+        unlink(fwork);
+        throw new IllegalStateException("flush() of " + work + " on its own kthread worker "
+            + name + " would wait for the worker itself");
+      }
+    } finally {
+      lock.unlock();
+    }
+    fwork.done.await();
+    return true;
+  }
+
+  /** {@code kthread_cancel_work_sync}. */
+  boolean cancelWorkSync(KthreadWork work) {
+    boolean ret;
+    lock.lock();
+    try {
+      checkOwner(work);
+      ret = work.queued;
+      if (ret) {
+        unlink(work);
+      }
+      if (currentWork != work) {
+        return ret;
+      }
+      if (Thread.currentThread() == task) {
+        throw new IllegalStateException("cancelSync() of " + work
+            + " from its own function would wait for itself");
+      }
+      work.canceling++;
+    } finally {
+      lock.unlock();
+    }
+    try {
+      flushWork(work);
+    } finally {
+      lock.lock();
+      try {
+        work.canceling--;
+      } finally {
+        lock.unlock();
+      }
+    }
+    return ret;
+  }
+
+  private void checkOwner(KthreadWork work) {
+    KthreadWorker owner = work.worker;
+    if (owner != null && owner != this) {
+      throw new IllegalStateException(work + " belongs to kthread worker " + owner.name
+          + " and cannot be used with " + name);
+    }
+  }
+
+  /** Inserts {@code work} before {@code pos} and wakes the thread if idle. Lock held. */
+  private void insertBefore(KthreadWork work, KthreadWork pos) {
+    KthreadWork prev = pos.prev;
+    work.next = pos;
+    work.prev = prev;
+    prev.next = work;
+    pos.prev = work;
+    work.queued = true;
+    if (!(work instanceof FlushWork)) {
+      work.worker = this;
+    }
+    if (idle) {
+      LockSupport.unpark(task);
+    }
+  }
+
+  /** Lock held. */
+  private static void unlink(KthreadWork work) {
+    work.prev.next = work.next;
+    work.next.prev = work.prev;
+    work.prev = work;
+    work.next = work;
+    work.queued = false;
+  }
+
+  @Override
+  public String toString() {
+    return "KthreadWorker[" + name + "]";
+  }
+
+  /** {@code struct kthread_flush_work}: completes its completion when run. */
+  private static final class FlushWork extends KthreadWork {
+    final Completion done;
+
+    FlushWork() {
+      this(new Completion());
+    }
+
+    private FlushWork(Completion done) {
+      super(done::complete, true);
+      this.done = done;
+    }
+  }
+}
