@@ -23,8 +23,10 @@ import java.util.concurrent.locks.LockSupport;
  * every {@value #TICK_MILLIS} ms, at the running workers of each per-CPU pool that has items
  * waiting. A worker that started an item since the last look is making progress and costs
  * nothing more. One still on the same item is checked: parked, waiting or blocked (its
- * {@link Thread.State}) means sleeping; RUNNABLE without CPU-time progress for
- * {@value #STALL_TICKS} looks means blocked in native code (I/O) and counts as sleeping too.
+ * {@link Thread.State}) means sleeping. RUNNABLE without CPU-time progress is either preempted
+ * (still running, as for the kernel) or blocked in native code (I/O, sleeping): Linux's
+ * {@code /proc} state tells which (R versus S/D); without {@code /proc}, {@value #STALL_TICKS}
+ * such looks in a row count as blocked.
  * Either way the worker leaves nr_running and the pool wakes another
  * ({@code PWQ_STAT_CM_WAKEUP}); when it runs again it rejoins. A worker that has burned the
  * CPU-intensive threshold on one item is marked CPU intensive ({@code wq_worker_tick}).
@@ -102,6 +104,11 @@ final class SamplingTick implements Runnable {
         Thread.currentThread().interrupt();
       }
     }
+  }
+
+  /** Whether the tick is parked with nothing to sample (tests). */
+  boolean isParked() {
+    return parked;
   }
 
   /** A concurrency-managed worklist became non-empty. Pool lock held. */
@@ -235,45 +242,57 @@ final class SamplingTick implements Runnable {
     return true;
   }
 
-  /** Looks closer at a worker that has been on one item since the previous look. */
+  /**
+   * Looks closer at a worker that has been on one item since the previous look. Thread state,
+   * CPU time and the /proc state are read before taking the pool lock (the T fields used for
+   * that are only ever touched by this thread).
+   */
   private void check(WorkerPool pool, Worker w) {
     long seen = w.tickSeenStarted;
     Thread.State state = w.thread.getState();
-    long cpu = state == Thread.State.RUNNABLE ? w.threadCpuTime() : -1;
+    boolean runnable = state == Thread.State.RUNNABLE;
+    long cpu = runnable ? w.threadCpuTime() : -1;
+    boolean progressed = w.tickCpuLast < 0 || cpu > w.tickCpuLast;
+    // RUNNABLE for the JVM but no CPU since the last look: preempted (still running, as for the
+    // kernel) or blocked in native code. /proc tells which; without it, a few stalled looks in
+    // a row count as blocked.
+    char os = runnable && cpu >= 0 && !progressed ? ProcFs.threadState(w.nativeTid) : 'R';
     pool.lock.lock();
     try {
       if (w.currentWork == null || w.nrStarted != seen || w.sleeping == Worker.SLEEP_HOOK) {
         return; // moved on meanwhile
       }
       boolean counted = (w.flags & Worker.WORKER_NOT_RUNNING) == 0;
-      if (state == Thread.State.BLOCKED || state == Thread.State.WAITING
-          || state == Thread.State.TIMED_WAITING) {
-        if (w.sleeping == Worker.AWAKE && counted) {
-          w.markSleeping(Worker.SLEEP_TICK);
+      if (!runnable) {
+        if (state != Thread.State.NEW && state != Thread.State.TERMINATED
+            && w.sleeping == Worker.AWAKE && counted) {
+          w.markSleeping(Worker.SLEEP_TICK); // parked, waiting or blocked on a monitor
         }
         return;
       }
-      if (state != Thread.State.RUNNABLE || cpu < 0) {
-        return;
+      if (cpu < 0) {
+        return; // no CPU clock: only the thread state can be used
       }
-      boolean progressed = w.tickCpuLast < 0 || cpu > w.tickCpuLast;
       if (w.tickCpuStart < 0) {
         w.tickCpuStart = cpu;
       }
       w.tickCpuLast = cpu;
-      if (w.sleeping == Worker.SLEEP_TICK) {
-        if (progressed) {
-          w.markRunning();
-        }
-        return;
-      }
       if (!progressed) {
-        if (++w.tickStalled >= STALL_TICKS && counted) {
-          w.markSleeping(Worker.SLEEP_TICK); // RUNNABLE but not running: blocked in native code
+        boolean blocked = os == '?' ? ++w.tickStalled >= STALL_TICKS : os != 'R';
+        if (!blocked) {
+          if (os == 'R' && w.sleeping == Worker.SLEEP_TICK) {
+            w.markRunning();
+          }
+        } else if (w.sleeping == Worker.AWAKE && counted) {
+          w.markSleeping(Worker.SLEEP_TICK);
         }
         return;
       }
       w.tickStalled = 0;
+      if (w.sleeping == Worker.SLEEP_TICK) {
+        w.markRunning();
+        return;
+      }
       long thresh = system.cpuIntensiveThreshNanos;
       if (thresh > 0 && counted && cpu - w.tickCpuStart >= thresh) {
         PoolWorkqueue pwq = w.currentPwq;

@@ -79,16 +79,18 @@ final class Worker {
   boolean wakePending;
   /** L: number of items started; the tick's progress counter. */
   long nrStarted;
+  /** S to write (at thread start), read by the tick: kernel thread id, -1 if unknown. */
+  volatile int nativeTid = -1;
   /** S: description set by {@link Workqueues#setWorkerDesc}, reset per item. */
   volatile String desc;
 
-  /** T: tick bookkeeping: nrStarted when last sampled. */
+  /** T (under pool.lock): nrStarted when the tick last looked. */
   long tickSeenStarted = -1;
-  /** T: thread CPU time at the first sample of the current item, -1 if not yet sampled. */
+  /** L: thread CPU time when the tick first saw the current item run, -1 if not yet. */
   long tickCpuStart = -1;
-  /** T: thread CPU time at the previous sample. */
+  /** T: thread CPU time at the tick's previous look. */
   long tickCpuLast = -1;
-  /** T: consecutive samples RUNNABLE without CPU progress. */
+  /** L: consecutive looks RUNNABLE without CPU progress (used without /proc). */
   int tickStalled;
 
   /** S: thread CPU time when the current accounting interval began. */
@@ -203,6 +205,7 @@ final class Worker {
   /** The thread body. */
   void workerThread() {
     CURRENT.set(this);
+    nativeTid = ProcFs.currentTid();
     try {
       loop();
     } finally {
