@@ -37,7 +37,9 @@ import java.util.concurrent.locks.LockSupport;
  * <p>Memory ordering of parking (Dekker): this thread writes {@link #parked} (volatile) and then
  * checks every per-CPU worklist under its pool lock; queueing fills a worklist under the pool
  * lock and then reads {@code parked}. Whichever pool-lock section comes second sees the other's
- * write, so work never waits behind a parked tick. Checked by
+ * write, so work never waits behind a parked tick. Because lock acquisition may consume the
+ * unpark permit, the tick re-reads {@code parked} (cleared by the waker) after its scan instead
+ * of relying on the permit alone. Checked by
  * {@code ConcurrencyManagementTest.plainSleepIsDetectedByTheTick}.
  */
 final class SamplingTick implements Runnable {
@@ -78,24 +80,30 @@ final class SamplingTick implements Runnable {
 
   void start(List<WorkerPool> pools) {
     cpuPools = pools.toArray(new WorkerPool[0]);
-    Thread t = system.threadFactory.newThread(this);
-    if (t == null) {
-      throw new IllegalStateException("the thread factory returned null for wq_worker_tick");
+    Thread t;
+    try {
+      t = system.threadFactory.newThread(this);
+      if (t == null) {
+        throw new IllegalStateException("the thread factory returned null");
+      }
+      t.setName("wq_worker_tick");
+      t.start();
+    } catch (RuntimeException | Error e) {
+      throw new IllegalStateException("cannot create the wq_worker_tick thread", e);
     }
-    t.setName("wq_worker_tick");
     thread = t;
-    t.start();
   }
 
   void stop() {
     stopped = true;
     Thread t = thread;
     if (t != null) {
-      LockSupport.unpark(t);
       boolean interrupted = false;
       while (t.isAlive()) {
+        // Repeatedly: a single unpark can be swallowed by a lock acquisition in the loop.
+        LockSupport.unpark(t);
         try {
-          t.join();
+          t.join(10);
         } catch (InterruptedException e) {
           interrupted = true;
         }
@@ -167,7 +175,14 @@ final class SamplingTick implements Runnable {
         parked = false;
         continue;
       }
-      long timer = nextTimer;
+      // A wake-up sent while we were checking may have been swallowed by a pool-lock
+      // acquisition (locks consume unpark permits): workArrived() cleared `parked` first, so
+      // look at the flag rather than trusting the permit.
+      if (!parked || stopped) {
+        parked = false;
+        continue;
+      }
+      long timer = nextTimer; // read after the last lock: a later arm's unpark still counts
       if (timer == Long.MAX_VALUE) {
         LockSupport.park(this);
       } else {

@@ -165,7 +165,8 @@ class MaxActiveTest {
    */
   @Test
   void unboundNodeLimitNeverStalls() throws Exception {
-    try (WorkqueueSystem s = WorkqueueSystem.builder().topology(Topology.of(4, 1, 1, 1)).build()) {
+    // One node, four caches: four pools share the node's active count.
+    try (WorkqueueSystem s = WorkqueueSystem.builder().topology(Topology.of(4, 1, 1, 4)).build()) {
       Workqueue wq = s.workqueue("nna").unbound().maxActive(2).build();
       wq.applyAttrs(WorkqueueAttrs.defaults().withAffinityScope(AffinityScope.CPU));
       wq.setMinActive(1);
@@ -190,6 +191,29 @@ class MaxActiveTest {
       wq.flush();
       assertThat(done.get()).isEqualTo(20_000);
       assertThat(c.peak.get()).isLessThanOrEqualTo(2);
+    }
+  }
+
+  @Test
+  void fourNodes_eachMayRunItsMinActive() {
+    // Four nodes of one CPU: max_active 2 gives each node ceil(2/4) = 1, so four can run at
+    // once: the documented "approximately system-wide" of Linux 6.9+.
+    try (WorkqueueSystem s = WorkqueueSystem.builder().topology(Topology.of(4, 1, 1, 1)).build()) {
+      assertThat(s.topology().nodes()).isEqualTo(4);
+      Workqueue wq = s.workqueue("nodes4").unbound().maxActive(2).build();
+      wq.applyAttrs(WorkqueueAttrs.defaults().withAffinityScope(AffinityScope.NUMA));
+      wq.setMinActive(1);
+      for (int node = 0; node < 4; node++) {
+        assertThat(wq.nodeNrActive(node).max).isEqualTo(1);
+      }
+      CountDownLatch four = new CountDownLatch(4);
+      for (int cpu = 0; cpu < 4; cpu++) {
+        wq.queueWorkOn(cpu, new Work(() -> {
+          four.countDown();
+          QueueWorkTest.awaitQuietly(four); // all four must be running together
+        }));
+      }
+      wq.flush();
     }
   }
 

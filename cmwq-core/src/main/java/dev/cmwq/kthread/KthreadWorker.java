@@ -45,13 +45,18 @@ public final class KthreadWorker implements AutoCloseable {
   private KthreadWorker(String name, int cpu, ThreadFactory factory) {
     this.name = name;
     this.cpu = cpu;
-    Thread t = factory.newThread(this::workerFn);
-    if (t == null) {
-      throw new IllegalStateException("the thread factory returned null for kthread worker " + name);
+    Thread t;
+    try {
+      t = factory.newThread(this::workerFn);
+      if (t == null) {
+        throw new IllegalStateException("the thread factory returned null");
+      }
+      t.setName(name);
+      t.start();
+    } catch (RuntimeException | Error e) {
+      throw new IllegalStateException("cannot create the thread of kthread worker " + name, e);
     }
-    t.setName(name);
     this.task = t;
-    t.start();
   }
 
   /** {@code kthread_create_worker}: a started worker with a daemon thread named {@code name}. */

@@ -1,0 +1,213 @@
+package dev.cmwq.kthread;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** {@code kthread_worker} semantics (reference §7, SPEC §2.4). */
+class KthreadWorkerTest {
+  private final KthreadWorker worker = KthreadWorker.create("kthread_test");
+
+  @AfterEach
+  void tearDown() {
+    worker.destroy();
+  }
+
+  static void await(CountDownLatch l) {
+    try {
+      assertThat(l.await(30, TimeUnit.SECONDS)).isTrue();
+    } catch (InterruptedException e) {
+      throw new AssertionError(e);
+    }
+  }
+
+  @Test
+  void runsItemsInFifoOrderOnOneNamedThread() {
+    List<Integer> order = Collections.synchronizedList(new ArrayList<>());
+    List<String> threads = Collections.synchronizedList(new ArrayList<>());
+    for (int i = 0; i < 1000; i++) {
+      int id = i;
+      assertThat(worker.queueWork(new KthreadWork(() -> {
+        order.add(id);
+        threads.add(Thread.currentThread().getName());
+      }))).isTrue();
+    }
+    worker.flush();
+    assertThat(order).hasSize(1000).isSorted();
+    assertThat(threads).containsOnly("kthread_test");
+  }
+
+  @Test
+  void queueWork_whilePending_returnsFalse() {
+    CountDownLatch gate = new CountDownLatch(1);
+    worker.queueWork(new KthreadWork(() -> await(gate)));
+    AtomicInteger runs = new AtomicInteger();
+    KthreadWork work = new KthreadWork(runs::incrementAndGet);
+    assertThat(worker.queueWork(work)).isTrue();
+    assertThat(work.isPending()).isTrue();
+    assertThat(worker.queueWork(work)).isFalse();
+    gate.countDown();
+    worker.flush();
+    assertThat(runs.get()).isEqualTo(1);
+    assertThat(work.isPending()).isFalse();
+  }
+
+  @Test
+  void anItemBelongsToOneWorkerForLife() {
+    KthreadWork work = new KthreadWork(() -> { });
+    worker.queueWork(work);
+    worker.flush();
+    try (KthreadWorker other = KthreadWorker.create("other")) {
+      assertThatThrownBy(() -> other.queueWork(work))
+          .isInstanceOf(IllegalStateException.class)
+          .hasMessageContaining("belongs to kthread worker kthread_test");
+    }
+  }
+
+  @Test
+  void flushWork_waitsForPendingOrRunning_andReportsIdle() throws Exception {
+    CountDownLatch started = new CountDownLatch(1);
+    CountDownLatch gate = new CountDownLatch(1);
+    AtomicBoolean done = new AtomicBoolean();
+    KthreadWork work = new KthreadWork(() -> {
+      started.countDown();
+      await(gate);
+      done.set(true);
+    });
+    assertThat(work.flush()).as("never queued").isFalse();
+    worker.queueWork(work);
+    await(started);
+    Thread opener = new Thread(() -> {
+      try {
+        Thread.sleep(20);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+      gate.countDown();
+    });
+    opener.start();
+    assertThat(work.flush()).isTrue();
+    assertThat(done.get()).isTrue();
+    assertThat(work.flush()).as("idle").isFalse();
+    opener.join();
+  }
+
+  @Test
+  void cancelSync_ofSelfRequeueingItem_leavesItIdle() {
+    AtomicInteger runs = new AtomicInteger();
+    AtomicReference<KthreadWork> self = new AtomicReference<>();
+    KthreadWork work = new KthreadWork(() -> {
+      runs.incrementAndGet();
+      worker.queueWork(self.get()); // refused once a cancel is in progress
+    });
+    self.set(work);
+    worker.queueWork(work);
+    while (runs.get() < 100) {
+      Thread.onSpinWait();
+    }
+    work.cancelSync();
+    int after = runs.get();
+    assertThat(work.isPending()).isFalse();
+    worker.flush();
+    assertThat(runs.get()).isEqualTo(after);
+    assertThat(worker.queueWork(work)).as("usable again").isTrue();
+    work.cancelSync();
+  }
+
+  @Test
+  void cancelSync_ofPendingItem_removesIt() {
+    CountDownLatch gate = new CountDownLatch(1);
+    worker.queueWork(new KthreadWork(() -> await(gate)));
+    AtomicInteger runs = new AtomicInteger();
+    KthreadWork work = new KthreadWork(runs::incrementAndGet);
+    worker.queueWork(work);
+    assertThat(work.cancelSync()).isTrue();
+    assertThat(work.cancelSync()).isFalse();
+    gate.countDown();
+    worker.flush();
+    assertThat(runs.get()).isZero();
+  }
+
+  @Test
+  void selfDeadlocks_failFast() {
+    AtomicReference<Throwable> flushWorker = new AtomicReference<>();
+    AtomicReference<Throwable> flushSelf = new AtomicReference<>();
+    AtomicReference<Throwable> cancelSelf = new AtomicReference<>();
+    AtomicReference<KthreadWork> self = new AtomicReference<>();
+    KthreadWork work = new KthreadWork(() -> {
+      flushWorker.set(catching(worker::flush));
+      flushSelf.set(catching(() -> self.get().flush()));
+      cancelSelf.set(catching(() -> self.get().cancelSync()));
+    });
+    self.set(work);
+    worker.queueWork(work);
+    worker.flush();
+    assertThat(flushWorker.get()).isInstanceOf(IllegalStateException.class);
+    assertThat(flushSelf.get()).isInstanceOf(IllegalStateException.class);
+    assertThat(cancelSelf.get()).isInstanceOf(IllegalStateException.class);
+  }
+
+  @Test
+  void exceptionsAreLoggedAndTheWorkerLivesOn() {
+    AtomicInteger after = new AtomicInteger();
+    worker.queueWork(new KthreadWork(() -> { throw new IllegalStateException("boom"); }));
+    worker.queueWork(new KthreadWork(after::incrementAndGet));
+    worker.flush();
+    assertThat(after.get()).isEqualTo(1);
+  }
+
+  @Test
+  void destroy_stopsTheThread_andRefusesLaterItems() throws Exception {
+    KthreadWorker w = KthreadWorker.create("short_lived");
+    AtomicInteger runs = new AtomicInteger();
+    for (int i = 0; i < 10; i++) {
+      w.queueWork(new KthreadWork(runs::incrementAndGet));
+    }
+    w.destroy();
+    assertThat(runs.get()).as("destroy flushes first").isEqualTo(10);
+    assertThat(Thread.getAllStackTraces().keySet()).noneMatch(t -> t.getName().equals("short_lived"));
+    assertThatThrownBy(() -> w.queueWork(new KthreadWork(() -> { })))
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessageContaining("destroyed");
+    w.destroy(); // idempotent
+  }
+
+  @Test
+  void createOnCpu_validatesTheCpu() {
+    assertThatThrownBy(() -> KthreadWorker.createOnCpu(-1, "x"))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("cpu: -1");
+    try (KthreadWorker w = KthreadWorker.createOnCpu(0, "on_cpu0")) {
+      assertThat(w.cpu()).isZero();
+      assertThat(w.name()).isEqualTo("on_cpu0");
+    }
+  }
+
+  @Test
+  void nullArgumentsAreRejected() {
+    assertThatThrownBy(() -> new KthreadWork(null)).isInstanceOf(NullPointerException.class)
+        .hasMessage("fn");
+    assertThatThrownBy(() -> worker.queueWork(null)).isInstanceOf(NullPointerException.class)
+        .hasMessage("work");
+    assertThatThrownBy(() -> KthreadWorker.create(null)).isInstanceOf(NullPointerException.class)
+        .hasMessage("name");
+  }
+
+  static Throwable catching(Runnable r) {
+    try {
+      r.run();
+      return null;
+    } catch (Throwable t) {
+      return t;
+    }
+  }
+}
