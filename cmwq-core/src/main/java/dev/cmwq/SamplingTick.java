@@ -62,6 +62,8 @@ final class SamplingTick implements Runnable {
   private volatile boolean parked;
   /** V: stop requested. */
   private volatile boolean stopped;
+  /** V: whether blocked workers are looked for (tests isolate the exact hooks by clearing it). */
+  volatile boolean samplingEnabled = true;
   /** V: earliest armed timer (ns), Long.MAX_VALUE when none. */
   private volatile long nextTimer = Long.MAX_VALUE;
   /** Pools with an armed idle timer. */
@@ -224,6 +226,9 @@ final class SamplingTick implements Runnable {
    * lock is held only for reading the workers; thread state and CPU time are read outside it.
    */
   private boolean sample(WorkerPool pool, long now) {
+    if (!samplingEnabled) {
+      return false;
+    }
     List<Worker> suspects = null;
     pool.lock.lock();
     try {

@@ -43,7 +43,7 @@ final class WorkerPool {
   /** I: nice level and CPUs. */
   final PoolAttrs attrs;
   /** The pool lock ({@code pool->lock}). */
-  final ReentrantLock lock = new ReentrantLock();
+  final PoolLock lock = new PoolLock();
   /** Signalled when the manager role is released. */
   private final Condition managerReleased = lock.newCondition();
 

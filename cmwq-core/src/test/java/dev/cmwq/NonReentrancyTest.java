@@ -47,60 +47,56 @@ class NonReentrancyTest {
     }
   }
 
-  @Test
-  void requeuedFromOtherCpusWhileRunning_neverRunsConcurrently() throws Exception {
-    Workqueue wq = sys.workqueue("nr").build();
-    Guarded work = new Guarded(200);
-    List<Thread> producers = new ArrayList<>();
+  /**
+   * Producers keep requeueing {@code work} on random CPUs until it has run {@code minRuns}
+   * times; returns how many queue calls succeeded.
+   */
+  static int hammer(Workqueue wq, Guarded work, int cpus, int minRuns) throws InterruptedException {
     AtomicInteger queued = new AtomicInteger();
+    AtomicBoolean stop = new AtomicBoolean();
+    List<Thread> producers = new ArrayList<>();
     for (int p = 0; p < 3; p++) {
       producers.add(new Thread(() -> {
         ThreadLocalRandom rnd = ThreadLocalRandom.current();
-        for (int i = 0; i < 3000; i++) {
-          if (wq.queueWorkOn(rnd.nextInt(2), work)) {
+        while (!stop.get()) {
+          if (wq.queueWorkOn(rnd.nextInt(cpus), work)) {
             queued.incrementAndGet();
           }
+          Thread.onSpinWait();
         }
       }));
     }
     producers.forEach(Thread::start);
+    await(minRuns + " runs", () -> work.runs.get() >= minRuns);
+    stop.set(true);
     for (Thread t : producers) {
       t.join();
     }
     wq.flush();
+    return queued.get();
+  }
+
+  @Test
+  void requeuedFromOtherCpusWhileRunning_neverRunsConcurrently() throws Exception {
+    Workqueue wq = sys.workqueue("nr").build();
+    Guarded work = new Guarded(100);
+    int queued = hammer(wq, work, 2, 500);
     assertThat(work.overlaps.get()).isZero();
-    assertThat(work.runs.get()).isEqualTo(queued.get());
+    assertThat(work.runs.get()).isEqualTo(queued);
   }
 
   @Test
   void unboundWorkqueue_requeueAcrossPods_neverRunsConcurrently() throws Exception {
     // Every CPU its own pod: each CPU slot is a different pool, so routing must bring a
     // running item back to the pool it runs in.
-    try (WorkqueueSystem s = WorkqueueSystem.builder().topology(Topology.of(4, 1, 1, 1)).build()) {
-      Workqueue wq = s.workqueue("nr_unbound").unbound()
-          .build();
+    try (WorkqueueSystem s = WorkqueueSystem.builder().topology(Topology.of(4, 1, 1, 4)).build()) {
+      Workqueue wq = s.workqueue("nr_unbound").unbound().build();
       wq.applyAttrs(WorkqueueAttrs.defaults().withAffinityScope(AffinityScope.CPU));
       assertThat(s.unboundPools()).hasSizeGreaterThanOrEqualTo(4);
-      Guarded work = new Guarded(200);
-      AtomicInteger queued = new AtomicInteger();
-      List<Thread> producers = new ArrayList<>();
-      for (int p = 0; p < 3; p++) {
-        producers.add(new Thread(() -> {
-          ThreadLocalRandom rnd = ThreadLocalRandom.current();
-          for (int i = 0; i < 3000; i++) {
-            if (wq.queueWorkOn(rnd.nextInt(4), work)) {
-              queued.incrementAndGet();
-            }
-          }
-        }));
-      }
-      producers.forEach(Thread::start);
-      for (Thread t : producers) {
-        t.join();
-      }
-      wq.flush();
+      Guarded work = new Guarded(100);
+      int queued = hammer(wq, work, 4, 500);
       assertThat(work.overlaps.get()).isZero();
-      assertThat(work.runs.get()).isEqualTo(queued.get());
+      assertThat(work.runs.get()).isEqualTo(queued);
     }
   }
 
