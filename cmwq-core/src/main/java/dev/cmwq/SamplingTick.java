@@ -66,11 +66,15 @@ final class SamplingTick implements Runnable {
   volatile boolean samplingEnabled = true;
   /** V: earliest armed timer (ns), Long.MAX_VALUE when none. */
   private volatile long nextTimer = Long.MAX_VALUE;
+  /** T: when the watchdog looks next (ns). */
+  private long nextWatchdog;
   /** Pools with an armed idle timer. */
   private final Set<WorkerPool> idleTimers = ConcurrentHashMap.newKeySet();
   /** Per work-function count of CPU hogs, for the report. */
   private final Map<String, AtomicInteger> hogCounts = new ConcurrentHashMap<>();
 
+  /** Lockups reported by the watchdog. */
+  final AtomicLong lockups = new AtomicLong();
   /** Times arriving work woke the parked tick. */
   final AtomicLong wakeups = new AtomicLong();
   /** Sampling rounds done. */
@@ -82,6 +86,7 @@ final class SamplingTick implements Runnable {
 
   void start(List<WorkerPool> pools) {
     cpuPools = pools.toArray(new WorkerPool[0]);
+    nextWatchdog = System.nanoTime() + system.watchdogThreshNanos;
     Thread t;
     try {
       t = system.threadFactory.newThread(this);
@@ -168,6 +173,11 @@ final class SamplingTick implements Runnable {
       if (nextTimer <= now) {
         runTimers(now);
       }
+      long thresh = system.watchdogThreshNanos;
+      if (thresh > 0 && now - nextWatchdog >= 0) {
+        watchdog(now, thresh);
+        nextWatchdog = now + thresh;
+      }
       if (sampling) {
         LockSupport.parkNanos(this, TICK_NANOS);
         continue;
@@ -185,6 +195,9 @@ final class SamplingTick implements Runnable {
         continue;
       }
       long timer = nextTimer; // read after the last lock: a later arm's unpark still counts
+      if (thresh > 0 && nextWatchdog - timer < 0) {
+        timer = nextWatchdog;
+      }
       if (timer == Long.MAX_VALUE) {
         LockSupport.park(this);
       } else {
@@ -325,6 +338,80 @@ final class SamplingTick implements Runnable {
       }
     } finally {
       pool.lock.unlock();
+    }
+  }
+
+  /**
+   * {@code wq_watchdog_timer_fn}: every pool with items waiting whose last forward progress
+   * (items reaching an empty worklist, or a worker starting a batch) is older than the threshold
+   * is reported as locked up, followed by the dump and the stacks of the busy workers of stalled
+   * per-CPU pools (the likely hogs).
+   */
+  private void watchdog(long now, long thresh) {
+    List<WorkerPool> stalled = new ArrayList<>();
+    List<Long> stuck = new ArrayList<>();
+    for (WorkerPool pool : system.poolsById()) {
+      long ts;
+      pool.lock.lock();
+      try {
+        if (pool.worklist.isEmpty()) {
+          continue;
+        }
+        ts = pool.watchdogTs;
+      } finally {
+        pool.lock.unlock();
+      }
+      if (now - ts > thresh) {
+        stalled.add(pool);
+        stuck.add(now - ts);
+      }
+    }
+    if (stalled.isEmpty()) {
+      return;
+    }
+    StringBuilder bugs = new StringBuilder();
+    for (int i = 0; i < stalled.size(); i++) {
+      bugs.append("BUG: workqueue lockup - pool ").append(stalled.get(i).describe())
+          .append(" stuck for ").append(TimeUnit.NANOSECONDS.toSeconds(stuck.get(i)))
+          .append("s!\n");
+    }
+    StringBuilder report = new StringBuilder(bugs).append(Dump.showAllWorkqueues(system));
+    boolean header = false;
+    for (WorkerPool pool : stalled) {
+      if (pool.cpu < 0) {
+        continue;
+      }
+      if (!header) {
+        report.append("Showing backtraces of running workers in stalled CPU-bound worker pools:\n");
+        header = true;
+      }
+      report.append("pool ").append(pool.id).append(":\n");
+      List<Worker> busy;
+      pool.lock.lock();
+      try {
+        busy = pool.busyWorkers();
+      } finally {
+        pool.lock.unlock();
+      }
+      for (Worker w : busy) {
+        report.append("  ").append(w.thread.getName()).append(" (").append(w.thread.getState())
+            .append(")\n");
+        for (StackTraceElement e : w.thread.getStackTrace()) {
+          report.append("    at ").append(e).append('\n');
+        }
+      }
+    }
+    String text = report.toString();
+    Warn.LOG.log(System.Logger.Level.ERROR, text);
+    for (int i = 0; i < stalled.size(); i++) {
+      lockups.incrementAndGet();
+      WorkerPool pool = stalled.get(i);
+      try {
+        system.lockupHandler.accept(new WorkqueueSystem.Lockup(pool.id, pool.describe(),
+            java.time.Duration.ofNanos(stuck.get(i)), text));
+      } catch (RuntimeException e) {
+        Warn.always("workqueue: lockup handler threw", e);
+      }
     }
   }
 

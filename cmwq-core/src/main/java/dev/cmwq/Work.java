@@ -87,8 +87,21 @@ public class Work {
    * @throws NullPointerException if {@code fn} is null
    */
   public Work(Runnable fn) {
-    Checks.notNull(fn, "fn");
-    this.fn = w -> fn.run();
+    this.fn = new RunnableFunction(Checks.notNull(fn, "fn"));
+  }
+
+  /** The function of an item made from a {@link Runnable}; dumps name the Runnable. */
+  static final class RunnableFunction implements WorkFunction {
+    final Runnable task;
+
+    RunnableFunction(Runnable task) {
+      this.task = task;
+    }
+
+    @Override
+    public void run(Work work) {
+      task.run();
+    }
   }
 
   /**
@@ -232,14 +245,21 @@ public class Work {
     return functionName(fn) + "@" + Integer.toHexString(System.identityHashCode(this));
   }
 
-  /** The name dumps and traces use for a work function ({@code %ps}). */
+  /**
+   * The name dumps and traces use for a work function ({@code %ps}): the class without its
+   * package, lambdas shortened to their defining class ({@code Demo$$Lambda}).
+   */
   static String functionName(WorkFunction fn) {
     if (fn == null) {
       return "null";
     }
-    String name = fn.getClass().getName();
+    Class<?> c = fn instanceof RunnableFunction ? ((RunnableFunction) fn).task.getClass() : fn.getClass();
+    String name = c.getName();
     int lambda = name.indexOf("$$Lambda");
-    return lambda >= 0 ? name.substring(0, lambda) + "$$Lambda" : name;
+    if (lambda >= 0) {
+      name = name.substring(0, lambda) + "$$Lambda";
+    }
+    return name.substring(name.lastIndexOf('.', lambda >= 0 ? lambda : name.length()) + 1);
   }
 
   // ---- data word helpers ------------------------------------------------------------------

@@ -8,7 +8,10 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadFactory;
+import java.util.function.Consumer;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantLock;
 
@@ -31,6 +34,8 @@ import java.util.concurrent.locks.ReentrantLock;
  * the sampling tick {@code wq_worker_tick}. Never one per workqueue.
  */
 public final class WorkqueueSystem implements AutoCloseable {
+  /** Default {@code workqueue.watchdog_thresh}: 30 s. */
+  public static final Duration DEFAULT_WATCHDOG_THRESHOLD = Duration.ofSeconds(30);
   /** Default {@code wq_cpu_intensive_thresh_us}: 10 ms. */
   public static final Duration DEFAULT_CPU_INTENSIVE_THRESHOLD = Duration.ofMillis(10);
   /** {@code IDLE_WORKER_TIMEOUT}: 300 s. */
@@ -46,6 +51,10 @@ public final class WorkqueueSystem implements AutoCloseable {
   final Topology topology;
   /** I: makes every thread of the system. */
   final ThreadFactory threadFactory;
+  /** I: watchdog threshold in ns, 0 = off. */
+  final long watchdogThreshNanos;
+  /** I: told about every lockup the watchdog reports. */
+  final Consumer<Lockup> lockupHandler;
   /** I: CPU-hog threshold in ns, 0 = off. */
   final long cpuIntensiveThreshNanos;
   /** I: idle worker timeout in ns. */
@@ -60,6 +69,8 @@ public final class WorkqueueSystem implements AutoCloseable {
   private final Map<PoolAttrs, WorkerPool> unboundPoolHash = new HashMap<>();
   /** PL to write, racy reads: CPUs unbound workqueues may use ({@code wq_unbound_cpumask}). */
   volatile CpuMask unboundCpumask;
+  /** Every live pool of this system, per-CPU and unbound (watchdog, dumps). */
+  private final Set<WorkerPool> pools = ConcurrentHashMap.newKeySet();
   /** PL: every workqueue, in creation order. */
   private final LinkedHashSet<Workqueue> workqueues = new LinkedHashSet<>();
   /** I: releases pwqs ({@code pwq_release_worker}). */
@@ -98,6 +109,8 @@ public final class WorkqueueSystem implements AutoCloseable {
     this.nrCpus = topology.cpus();
     this.threadFactory = b.threadFactory;
     this.cpuIntensiveThreshNanos = b.cpuIntensiveThreshold.toNanos();
+    this.watchdogThreshNanos = Checks.saturatedNanos(b.watchdogThreshold);
+    this.lockupHandler = b.lockupHandler;
     this.idleTimeoutNanos = b.idleWorkerTimeout.toNanos();
     this.powerEfficient = b.powerEfficient;
     this.isDefault = b.isDefault;
@@ -114,6 +127,7 @@ public final class WorkqueueSystem implements AutoCloseable {
           WorkerPool pool = new WorkerPool(this, cpu, topology.nodeOf(cpu),
               new PoolAttrs(nice, self, self, true));
           cpuPools[cpu][pri] = pool;
+          pools.add(pool);
           if (pool.createWorker() == null) {
             throw new IllegalStateException("cannot create the first worker of " + pool);
           }
@@ -197,6 +211,26 @@ public final class WorkqueueSystem implements AutoCloseable {
   public Topology topology() {
     return topology;
   }
+
+  /**
+   * {@code show_all_workqueues()}: busy workqueues with their pwqs (in-flight, pending and
+   * inactive items) and pools with busy workers, in the kernel's format. Empty of entries when
+   * everything is idle.
+   */
+  public String dump() {
+    return Dump.showAllWorkqueues(this);
+  }
+
+  /**
+   * A pool that had items waiting and made no forward progress for the watchdog threshold
+   * ({@code BUG: workqueue lockup}).
+   *
+   * @param poolId   the pool's id, as in {@link #dump()}
+   * @param pool     the pool as the kernel prints it ({@code cpus=0 node=0 flags=0x0 nice=0})
+   * @param stuckFor time since the pool last made progress
+   * @param report   the full report: the BUG lines, the dump, the stacks of the stalled workers
+   */
+  public record Lockup(int poolId, String pool, Duration stuckFor, String report) {}
 
   /** Every live workqueue, in creation order (system ones first). */
   public List<Workqueue> workqueues() {
@@ -314,6 +348,13 @@ public final class WorkqueueSystem implements AutoCloseable {
     return l;
   }
 
+  /** Every live pool, by id. */
+  List<WorkerPool> poolsById() {
+    List<WorkerPool> l = new ArrayList<>(pools);
+    l.sort(java.util.Comparator.comparingInt(p -> p.id));
+    return l;
+  }
+
   /** Unbound pools alive (dumps, tests). */
   List<WorkerPool> unboundPools() {
     poolMutex.lock();
@@ -375,6 +416,7 @@ public final class WorkqueueSystem implements AutoCloseable {
       throw new IllegalStateException("cannot create the first worker of unbound " + pool);
     }
     unboundPoolHash.put(attrs, pool);
+    pools.add(pool);
     return pool;
   }
 
@@ -388,6 +430,7 @@ public final class WorkqueueSystem implements AutoCloseable {
       if (unboundPoolHash.get(pool.attrs) == pool) {
         unboundPoolHash.remove(pool.attrs);
       }
+      pools.remove(pool);
       pool.destroy();
     } finally {
       poolMutex.unlock();
@@ -438,6 +481,8 @@ public final class WorkqueueSystem implements AutoCloseable {
     private Topology topology;
     private ThreadFactory threadFactory = DEFAULT_THREAD_FACTORY;
     private Duration cpuIntensiveThreshold = DEFAULT_CPU_INTENSIVE_THRESHOLD;
+    private Duration watchdogThreshold = DEFAULT_WATCHDOG_THRESHOLD;
+    private Consumer<Lockup> lockupHandler = lockup -> { };
     private Duration idleWorkerTimeout = DEFAULT_IDLE_WORKER_TIMEOUT;
     private boolean powerEfficient;
     private boolean isDefault;
@@ -481,6 +526,23 @@ public final class WorkqueueSystem implements AutoCloseable {
      */
     public Builder cpuIntensiveThreshold(Duration threshold) {
       this.cpuIntensiveThreshold = Checks.nonNegative(threshold, "cpuIntensiveThreshold");
+      return this;
+    }
+
+    /**
+     * {@code workqueue.watchdog_thresh}: a pool with items waiting and no forward progress for
+     * this long is reported as {@code BUG: workqueue lockup} (logged at ERROR with the dump and
+     * the stalled workers' stacks, and passed to {@link #onLockup}). Zero disables (default
+     * 30 s). The check runs every threshold, so a lockup is reported within twice of it.
+     */
+    public Builder watchdogThreshold(Duration threshold) {
+      this.watchdogThreshold = Checks.nonNegative(threshold, "watchdogThreshold");
+      return this;
+    }
+
+    /** Called on the tick thread for every lockup the watchdog reports (default: nothing). */
+    public Builder onLockup(Consumer<Lockup> handler) {
+      this.lockupHandler = Checks.notNull(handler, "handler");
       return this;
     }
 
