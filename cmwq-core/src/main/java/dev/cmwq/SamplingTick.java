@@ -68,16 +68,16 @@ final class SamplingTick implements Runnable {
   private volatile long nextTimer = Long.MAX_VALUE;
   /** T: when the watchdog looks next (ns). */
   private long nextWatchdog;
-  /** Pools with an armed idle timer. */
+  /** V (concurrent set): pools with an armed idle timer. */
   private final Set<WorkerPool> idleTimers = ConcurrentHashMap.newKeySet();
-  /** Per work-function count of CPU hogs, for the report. */
+  /** V (concurrent map): per work-function count of CPU hogs, for the report. */
   private final Map<String, AtomicInteger> hogCounts = new ConcurrentHashMap<>();
 
-  /** Lockups reported by the watchdog. */
+  /** V: lockups reported by the watchdog. */
   final AtomicLong lockups = new AtomicLong();
-  /** Times arriving work woke the parked tick. */
+  /** V: times arriving work woke the parked tick. */
   final AtomicLong wakeups = new AtomicLong();
-  /** Sampling rounds done. */
+  /** V: sampling rounds done. */
   final AtomicLong rounds = new AtomicLong();
 
   SamplingTick(WorkqueueSystem system) {

@@ -69,7 +69,7 @@ public final class WorkqueueSystem implements AutoCloseable {
   private final Map<PoolAttrs, WorkerPool> unboundPoolHash = new HashMap<>();
   /** PL to write, racy reads: CPUs unbound workqueues may use ({@code wq_unbound_cpumask}). */
   volatile CpuMask unboundCpumask;
-  /** Every live pool of this system, per-CPU and unbound (watchdog, dumps). */
+  /** V (concurrent set): every live pool of this system, per-CPU and unbound (watchdog, dumps). */
   private final Set<WorkerPool> pools = ConcurrentHashMap.newKeySet();
   /** PL: every workqueue, in creation order. */
   private final LinkedHashSet<Workqueue> workqueues = new LinkedHashSet<>();
@@ -77,18 +77,18 @@ public final class WorkqueueSystem implements AutoCloseable {
   final KthreadWorker releaseWorker;
   /** I: concurrency-management sampling and timers. */
   final SamplingTick tick;
-  /** Round-robin cursor for unbound CPU selection (racy by design, like the kernel's). */
+  /** R: round-robin cursor for unbound CPU selection (racy by design, like the kernel's). */
   private int unboundRrCursor;
   /** V: set by close(). */
   private volatile boolean closing;
   /** I: this is {@link #getDefault()}. */
   private final boolean isDefault;
 
-  /** PWQ releases started (tests of the release path). */
+  /** V: pwq releases started (tests of the release path). */
   final AtomicLong releasesStarted = new AtomicLong();
-  /** Releases that found the releasing thread holding a pool lock: must stay 0. */
+  /** V: releases that found the releasing thread holding a pool lock; must stay 0. */
   final AtomicLong releasesUnderPoolLock = new AtomicLong();
-  /** Releases run on a thread other than {@code pool_workqueue_release}: must stay 0. */
+  /** V: releases run on a thread other than {@code pool_workqueue_release}; must stay 0. */
   final AtomicLong releasesOffThread = new AtomicLong();
 
   private final Workqueue systemWq;

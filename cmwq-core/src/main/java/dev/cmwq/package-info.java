@@ -36,7 +36,11 @@
  *   <dt>WR</dt><dd>written under {@code Workqueue.mutex}, read lock-free (volatile).</dd>
  *   <dt>WO</dt><dd>written under {@code Workqueue.mutex}, read lock-free where a stale value is
  *       harmless (volatile).</dd>
- *   <dt>V</dt><dd>lock-free, updated only atomically (the kernel's {@code atomic_t} fields).</dd>
+ *   <dt>V</dt><dd>lock-free, updated only atomically (the kernel's {@code atomic_t} fields,
+ *       concurrent collections).</dd>
+ *   <dt>R</dt><dd>racy by design: read and written without synchronization where a stale or
+ *       lost update is harmless (the kernel's per-CPU round-robin cursor).</dd>
+ *   <dt>W</dt><dd>({@code dev.cmwq.kthread}) guarded by the {@code KthreadWorker} lock.</dd>
  * </dl>
  * RCU is replaced by safe publication plus garbage collection: lock-free readers may see an
  * object that was just unlinked, and re-validate under the lock as the kernel does. The
