@@ -347,7 +347,7 @@ public class Work {
    * Lock-free; callers re-validate under the pool lock.
    */
   final WorkerPool getWorkPool() {
-    for (;;) {
+    for (int spins = 0; ; spins++) {
       long d = data;
       if ((d & WORK_STRUCT_PWQ) != 0) {
         PoolWorkqueue p = pwq;
@@ -355,7 +355,7 @@ public class Work {
           return p.pool;
         }
         // Dequeued between the two reads: the word changes right after the link is dropped.
-        Thread.onSpinWait();
+        backoff(spins);
         continue;
       }
       int id = offqPoolId(d);

@@ -82,7 +82,7 @@ final class Worker {
   /** S to write (at thread start), read by the tick: kernel thread id, -1 if unknown. */
   volatile int nativeTid = -1;
   /** S: description set by {@link Workqueues#setWorkerDesc}, reset per item. */
-  volatile String desc;
+  String desc;
 
   /** T (under pool.lock): nrStarted when the tick last looked. */
   long tickSeenStarted = -1;

@@ -121,10 +121,10 @@ class BadInputTest {
     Work[] self = new Work[1];
     self[0] = new Work(() -> {
       QueueWorkTest.awaitQuietly(gate);
-      wqFlush.set(DrainDestroyTest.catching(ordered::flush));
-      itemFlush.set(DrainDestroyTest.catching(later::flush));
-      selfFlush.set(DrainDestroyTest.catching(self[0]::flush));
-      selfCancel.set(DrainDestroyTest.catching(self[0]::cancelSync));
+      wqFlush.set(TestSupport.catching(ordered::flush));
+      itemFlush.set(TestSupport.catching(later::flush));
+      selfFlush.set(TestSupport.catching(self[0]::flush));
+      selfCancel.set(TestSupport.catching(self[0]::cancelSync));
     });
     ordered.queueWork(self[0]);
     ordered.queueWork(later);
@@ -141,7 +141,7 @@ class BadInputTest {
   void closingTheSystemFromItsOwnWorker_failsFast() {
     Workqueue wq = sys.workqueue("close_self").build();
     AtomicReference<Throwable> err = new AtomicReference<>();
-    wq.queueWork(new Work(() -> err.set(DrainDestroyTest.catching(sys::close))));
+    wq.queueWork(new Work(() -> err.set(TestSupport.catching(sys::close))));
     wq.flush();
     assertThat(err.get()).isInstanceOf(IllegalStateException.class);
   }

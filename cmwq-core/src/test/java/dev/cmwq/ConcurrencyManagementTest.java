@@ -155,27 +155,37 @@ class ConcurrencyManagementTest {
     assertThat(makespan(it)).as("makespan" + d).isLessThan(S0_MAKESPAN * 8 / 10);
   }
 
+  /**
+   * Queues a hog burning {@code burnMillis} on CPU 0, then a small item; returns
+   * {nanoTime when the small item started, nanoTime when the hog ended} and the stats.
+   */
+  static long[] hogThenOther(WorkqueueSystem sys, long burnMillis, WorkqueueStats[] stats) {
+    Workqueue wq = sys.workqueue("hog").build();
+    AtomicLong hogEnd = new AtomicLong();
+    AtomicLong otherStart = new AtomicLong();
+    CountDownLatch hogStarted = new CountDownLatch(1);
+    wq.queueWorkOn(0, new Work(() -> {
+      hogStarted.countDown();
+      TestSupport.burn(burnMillis);
+      hogEnd.set(System.nanoTime());
+    }));
+    QueueWorkTest.awaitQuietly(hogStarted);
+    wq.queueWorkOn(0, new Work(() -> otherStart.set(System.nanoTime())));
+    wq.flush();
+    stats[0] = wq.stats();
+    return new long[] {otherStart.get(), hogEnd.get()};
+  }
+
   /** {@code wq_worker_tick}: an item burning past the threshold stops blocking the pool. */
   @Test
   void cpuHog_isMarkedCpuIntensive_andTheNextItemStarts() {
     try (WorkqueueSystem sys = WorkqueueSystem.builder().cpus(1)
         .cpuIntensiveThreshold(Duration.ofMillis(10)).build()) {
-      Workqueue wq = sys.workqueue("hog").build();
-      AtomicLong hogEnd = new AtomicLong();
-      AtomicLong otherStart = new AtomicLong();
-      CountDownLatch hogStarted = new CountDownLatch(1);
-      wq.queueWorkOn(0, new Work(() -> {
-        hogStarted.countDown();
-        TestSupport.burn(300);
-        hogEnd.set(System.nanoTime());
-      }));
-      QueueWorkTest.awaitQuietly(hogStarted);
-      wq.queueWorkOn(0, new Work(() -> otherStart.set(System.nanoTime())));
-      wq.flush();
-      assertThat(otherStart.get()).as("the second item started before the hog ended")
-          .isLessThan(hogEnd.get());
-      assertThat(wq.stats().cpuIntensive()).isEqualTo(1);
-      assertThat(wq.stats().cmWakeups()).isGreaterThanOrEqualTo(1);
+      WorkqueueStats[] stats = new WorkqueueStats[1];
+      long[] t = hogThenOther(sys, 300, stats);
+      assertThat(t[0]).as("the second item started before the hog ended").isLessThan(t[1]);
+      assertThat(stats[0].cpuIntensive()).isEqualTo(1);
+      assertThat(stats[0].cmWakeups()).isGreaterThanOrEqualTo(1);
     }
   }
 
@@ -183,20 +193,10 @@ class ConcurrencyManagementTest {
   void withoutTheThreshold_aHogKeepsThePoolToItself() {
     try (WorkqueueSystem sys = WorkqueueSystem.builder().cpus(1)
         .cpuIntensiveThreshold(Duration.ZERO).build()) {
-      Workqueue wq = sys.workqueue("hog_off").build();
-      AtomicLong hogEnd = new AtomicLong();
-      AtomicLong otherStart = new AtomicLong();
-      CountDownLatch hogStarted = new CountDownLatch(1);
-      wq.queueWorkOn(0, new Work(() -> {
-        hogStarted.countDown();
-        TestSupport.burn(100);
-        hogEnd.set(System.nanoTime());
-      }));
-      QueueWorkTest.awaitQuietly(hogStarted);
-      wq.queueWorkOn(0, new Work(() -> otherStart.set(System.nanoTime())));
-      wq.flush();
-      assertThat(otherStart.get()).isGreaterThanOrEqualTo(hogEnd.get());
-      assertThat(wq.stats().cpuIntensive()).isZero();
+      WorkqueueStats[] stats = new WorkqueueStats[1];
+      long[] t = hogThenOther(sys, 100, stats);
+      assertThat(t[0]).isGreaterThanOrEqualTo(t[1]);
+      assertThat(stats[0].cpuIntensive()).isZero();
     }
   }
 

@@ -98,9 +98,9 @@ class DrainDestroyTest {
     AtomicReference<Throwable> drain = new AtomicReference<>();
     AtomicReference<Throwable> destroy = new AtomicReference<>();
     wq.queueWork(new Work(() -> {
-      flush.set(catching(wq::flush));
-      drain.set(catching(wq::drain));
-      destroy.set(catching(wq::destroy));
+      flush.set(TestSupport.catching(wq::flush));
+      drain.set(TestSupport.catching(wq::drain));
+      destroy.set(TestSupport.catching(wq::destroy));
     }));
     wq.flush();
     assertThat(flush.get()).isInstanceOf(IllegalStateException.class).hasMessageContaining("deadlock");
@@ -132,14 +132,5 @@ class DrainDestroyTest {
     assertThat(sys.unboundPools()).doesNotContain(nice7).hasSize(poolsBefore);
     assertThat(TestSupport.threads(threadPrefix)).as("threads of the dead pool").isEmpty();
     assertThat(WorkerPool.byId(nice7.id)).isNotSameAs(nice7);
-  }
-
-  static Throwable catching(Runnable r) {
-    try {
-      r.run();
-      return null;
-    } catch (Throwable t) {
-      return t;
-    }
   }
 }

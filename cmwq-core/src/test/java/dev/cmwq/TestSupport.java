@@ -13,7 +13,7 @@ import java.util.function.BooleanSupplier;
  * a loaded 2-core machine, condition waits instead of fixed sleeps, and the invariant check
  * run against every system a test closes.
  */
-final class TestSupport {
+public final class TestSupport {
   /** Long enough for anything that should happen "soon" on a loaded machine. */
   static final Duration LONG = Duration.ofSeconds(30);
 
@@ -154,6 +154,16 @@ final class TestSupport {
     }
     assertThat(sys.releasesOffThread.get()).as("pwq releases off pool_workqueue_release").isZero();
     assertThat(sys.releasesUnderPoolLock.get()).as("pwq releases under a pool lock").isZero();
+  }
+
+  /** Runs {@code r}, returning what it threw, or null. */
+  public static Throwable catching(Runnable r) {
+    try {
+      r.run();
+      return null;
+    } catch (Throwable t) {
+      return t;
+    }
   }
 
   /** Names of live threads starting with {@code prefix}. */

@@ -3,6 +3,7 @@ package dev.cmwq.kthread;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.cmwq.TestSupport;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -145,9 +146,9 @@ class KthreadWorkerTest {
     AtomicReference<Throwable> cancelSelf = new AtomicReference<>();
     AtomicReference<KthreadWork> self = new AtomicReference<>();
     KthreadWork work = new KthreadWork(() -> {
-      flushWorker.set(catching(worker::flush));
-      flushSelf.set(catching(() -> self.get().flush()));
-      cancelSelf.set(catching(() -> self.get().cancelSync()));
+      flushWorker.set(TestSupport.catching(worker::flush));
+      flushSelf.set(TestSupport.catching(() -> self.get().flush()));
+      cancelSelf.set(TestSupport.catching(() -> self.get().cancelSync()));
     });
     self.set(work);
     worker.queueWork(work);
@@ -200,14 +201,5 @@ class KthreadWorkerTest {
         .hasMessage("work");
     assertThatThrownBy(() -> KthreadWorker.create(null)).isInstanceOf(NullPointerException.class)
         .hasMessage("name");
-  }
-
-  static Throwable catching(Runnable r) {
-    try {
-      r.run();
-      return null;
-    } catch (Throwable t) {
-      return t;
-    }
   }
 }
