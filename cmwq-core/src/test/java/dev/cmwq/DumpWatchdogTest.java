@@ -47,12 +47,13 @@ class DumpWatchdogTest {
         String dump = sys.dump();
         assertThat(dump).startsWith("Showing busy workqueues and worker pools:\n")
             .contains("workqueue dumpwq: flags=0x0\n")
-            .containsPattern("  pwq \\d+: cpus=0 node=0 flags=0x0 nice=0 active=4 refcnt=\\d+\n")
+            // flags=0x2 (POOL_MANAGER_ACTIVE) while a worker is being created
+            .containsPattern("  pwq \\d+: cpus=0 node=0 flags=0x[0-9a-f]+ nice=0 active=4 refcnt=\\d+\n")
             // the blocker's worker runs the flush barrier next
             .containsPattern("    in-flight: .*\\d+:DumpWatchdogTest\\$\\$Lambda BAR\\("
                 + flusher.getId() + "\\)")
             .contains("    inactive: 3*DumpWatchdogTest$Handler\n")
-            .containsPattern("pool \\d+: cpus=0 node=0 flags=0x0 nice=0 hung=\\d+s workers=\\d+");
+            .containsPattern("pool \\d+: cpus=0 node=0 flags=0x[0-9a-f]+ nice=0 hung=\\d+s workers=\\d+");
       } finally {
         gate.countDown();
       }
