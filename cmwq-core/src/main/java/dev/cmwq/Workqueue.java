@@ -8,7 +8,6 @@ import java.util.Set;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * A workqueue ({@code struct workqueue_struct}): a cheap front end that routes work items to
@@ -83,7 +82,7 @@ public final class Workqueue implements Executor, AutoCloseable {
   /** WR: WQ_* flags (mutex to write; lock-free reads). */
   volatile int flags;
   /** {@code wq->mutex}: flush state, pwq list, max_active. */
-  final ReentrantLock mutex = new ReentrantLock();
+  final MutexLock mutex = new MutexLock();
   /** WR: linked pwqs, oldest first (copy on write). */
   private volatile PoolWorkqueue[] pwqs = new PoolWorkqueue[0];
   /** WR: pwq of every CPU slot (a new array is published per attribute change). */

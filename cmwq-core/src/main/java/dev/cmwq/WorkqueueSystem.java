@@ -13,7 +13,6 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadFactory;
 import java.util.function.Consumer;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * The kernel's workqueue globals made explicit: the per-CPU pools, the shared unbound pools,
@@ -64,7 +63,7 @@ public final class WorkqueueSystem implements AutoCloseable {
   /** I: [cpu][0 normal, 1 highpri]. */
   private final WorkerPool[][] cpuPools;
   /** {@code wq_pool_mutex}: unbound pools, the workqueue list, attribute changes. */
-  final ReentrantLock poolMutex = new ReentrantLock();
+  final MutexLock poolMutex = new MutexLock();
   /** PL: unbound pools by attributes ({@code unbound_pool_hash}). */
   private final Map<PoolAttrs, WorkerPool> unboundPoolHash = new HashMap<>();
   /** PL to write, racy reads: CPUs unbound workqueues may use ({@code wq_unbound_cpumask}). */

@@ -200,6 +200,31 @@ class ConcurrencyManagementTest {
     }
   }
 
+  /**
+   * Waiting for one of the engine's mutexes is a sleep for concurrency management (a kernel
+   * worker blocking on {@code wq->mutex} leaves nr_running). With sampling off, only that hook
+   * can let the second item start.
+   */
+  @Test
+  void workerBlockedOnAnEngineMutex_countsAsSleeping() throws Exception {
+    try (WorkqueueSystem sys = WorkqueueSystem.builder().cpus(1)
+        .cpuIntensiveThreshold(Duration.ZERO).build()) {
+      sys.tick.samplingEnabled = false;
+      Workqueue wq = sys.workqueue("mutex").build();
+      CountDownLatch secondRan = new CountDownLatch(1);
+      wq.mutex.lock();
+      try {
+        wq.queueWorkOn(0, new Work(wq::stats)); // blocks on wq.mutex
+        wq.queueWorkOn(0, new Work(secondRan::countDown));
+        QueueWorkTest.awaitQuietly(secondRan);
+      } finally {
+        wq.mutex.unlock();
+      }
+      wq.flush();
+      assertThat(wq.stats().cmWakeups()).isGreaterThanOrEqualTo(1);
+    }
+  }
+
   /** The tick parks when nothing waits: an idle system costs no wake-ups. */
   @Test
   void plainSleepIsDetectedByTheTick_andTheTickParksWhenIdle() {

@@ -124,8 +124,11 @@ class NonReentrancyTest {
       }
     });
     kicker.start();
-    for (int i = 0; i < 40; i++) {
+    for (int i = 0; i < 40 || runs.get() < 300; i++) {
       wq.applyAttrs(WorkqueueAttrs.defaults().withNice(i % 2 == 0 ? 5 : 0));
+      if (i > 1_000_000) {
+        throw new AssertionError("the item stopped running: " + runs.get());
+      }
     }
     stop.set(true);
     kicker.join();
