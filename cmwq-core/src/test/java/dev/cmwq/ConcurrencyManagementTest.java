@@ -81,6 +81,9 @@ class ConcurrencyManagementTest {
       q0.flush();
       q1.flush();
       assertThat(TestSupport.invariantViolations(sys)).isEmpty();
+      // The timeline goes to the test's output file for the record.
+      System.out.println((s3 ? "S3" : maxActive == 2 ? "S2" : "S1") + " " + kind + " makespan="
+          + makespan(items) + "ms" + describe(items));
       return items;
     }
   }
@@ -136,7 +139,12 @@ class ConcurrencyManagementTest {
     String d = describe(it);
     assertThat(it[1].start).as("w1 waits for w0 to sleep" + d).isGreaterThanOrEqualTo(it[0].sleep);
     assertThat(it[1].start).as("w1 overlaps w0" + d).isLessThan(it[0].end);
-    assertThat(it[2].start).as("w2 inactive until w0 ends" + d).isGreaterThanOrEqualTo(it[0].end);
+    // w2 is inactive until a slot frees: w0 and w1 both complete at 200 ms in the doc's
+    // table; under load either may finish first.
+    assertThat(it[2].start).as("w2 inactive until the first completion" + d)
+        .isGreaterThanOrEqualTo(Math.min(it[0].end, it[1].end));
+    assertThat(it[2].start).as("w2 not before both w0 and w1 have slept" + d)
+        .isGreaterThan(it[1].sleep);
     assertThat(makespan(it)).as("makespan" + d).isLessThan(S0_MAKESPAN);
   }
 
