@@ -1,9 +1,13 @@
 package dev.cmwq;
 
+import dev.cmwq.timer.TimerBase;
+import dev.cmwq.timer.TimerList;
 import java.lang.System.Logger.Level;
+import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.Arrays;
 import java.util.EnumSet;
+import java.util.List;
 import java.util.Set;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
@@ -264,7 +268,7 @@ public final class Workqueue implements Executor, AutoCloseable {
    * in its last pool back there (non-reentrancy across pools), re-checks drain/destroy under the
    * pool lock, and inserts the item as active or inactive.
    */
-  private void doQueueWork(int reqCpu, Work work) {
+  void doQueueWork(int reqCpu, Work work) {
     Worker self = Worker.current();
     boolean unbound = (flags & WQ_UNBOUND) != 0;
     for (int spins = 0; ; spins++) {
@@ -337,9 +341,112 @@ public final class Workqueue implements Executor, AutoCloseable {
   private void checkNotPendingElsewhere(Work work) {
     long d = work.data;
     PoolWorkqueue p = work.pwq;
-    if ((d & Work.WORK_STRUCT_PWQ) != 0 && p != null && p.wq != this) {
-      throw new IllegalStateException(work + " is pending on workqueue " + p.wq.name()
+    Workqueue other = null;
+    if ((d & Work.WORK_STRUCT_PWQ) != 0 && p != null) {
+      other = p.wq;
+    } else if (work instanceof DelayedWork && ((DelayedWork) work).timer.isPending()) {
+      other = ((DelayedWork) work).wq;
+    }
+    if (other != null && other != this) {
+      throw new IllegalStateException(work + " is pending on workqueue " + other.name()
           + "; queueing it on " + name + " before it runs would break non-reentrancy");
+    }
+  }
+
+  // ---- delayed work ------------------------------------------------------------------------
+
+  /**
+   * {@code queue_delayed_work}: queues {@code dwork} after {@code delay} on the caller's CPU
+   * (see {@link #queueWork}). A zero or negative delay queues at once; delays beyond about 146
+   * years saturate. The timer fires at most one tick (about 1 ms) late.
+   *
+   * @return true if armed (or queued), false if it was already pending or is disabled
+   * @throws RejectedExecutionException if the workqueue is being destroyed
+   */
+  public boolean queueDelayedWork(DelayedWork dwork, Duration delay) {
+    return queueDelayedWorkOn(ANY_CPU, dwork, delay);
+  }
+
+  /**
+   * {@code queue_delayed_work_on}: as {@link #queueDelayedWork}, queueing on {@code cpu}'s pwq
+   * when the timer expires.
+   *
+   * @throws IllegalArgumentException if {@code cpu} is not a CPU of the system
+   */
+  public boolean queueDelayedWorkOn(int cpu, DelayedWork dwork, Duration delay) {
+    Checks.notNull(dwork, "dwork");
+    Checks.notNull(delay, "delay");
+    if (cpu != ANY_CPU) {
+      Checks.inRange(cpu, 0, system.nrCpus - 1, "cpu");
+    }
+    if (!dwork.testAndSetPending()) {
+      checkNotPendingElsewhere(dwork);
+      return false;
+    }
+    if (dwork.clearPendingIfDisabled()) {
+      return false;
+    }
+    doQueueDelayedWork(cpu, dwork, delay);
+    return true;
+  }
+
+  /**
+   * {@code mod_delayed_work}: whatever state {@code dwork} is in (armed, queued, idle), arm it
+   * for {@code delay} from now; a zero delay queues at once. A running instance is not
+   * affected; the new one runs after it.
+   *
+   * @return true if it was pending (armed or queued) and has been re-timed, false if it was
+   *     idle and is now armed
+   */
+  public boolean modDelayedWork(DelayedWork dwork, Duration delay) {
+    return modDelayedWorkOn(ANY_CPU, dwork, delay);
+  }
+
+  /** {@code mod_delayed_work_on}: as {@link #modDelayedWork}, queueing on {@code cpu}. */
+  public boolean modDelayedWorkOn(int cpu, DelayedWork dwork, Duration delay) {
+    Checks.notNull(dwork, "dwork");
+    Checks.notNull(delay, "delay");
+    if (cpu != ANY_CPU) {
+      Checks.inRange(cpu, 0, system.nrCpus - 1, "cpu");
+    }
+    boolean ret = dwork.grabPending();
+    if (!dwork.clearPendingIfDisabled()) {
+      doQueueDelayedWork(cpu, dwork, delay);
+    }
+    return ret;
+  }
+
+  /** {@code __queue_delayed_work}: the caller owns PENDING. */
+  private void doQueueDelayedWork(int cpu, DelayedWork dwork, Duration delay) {
+    long nanos = Checks.saturatedNanos(delay);
+    if (nanos <= 0) {
+      doQueueWork(cpu, dwork);
+      return;
+    }
+    int f = flags;
+    if ((f & __WQ_DESTROYING) != 0 && !isChainedWork(Worker.current())) {
+      dwork.releasePending();
+      throw new RejectedExecutionException("workqueue " + name + " is being destroyed: "
+          + dwork + " was not armed");
+    }
+    dwork.wq = this;
+    dwork.cpu = cpu;
+    system.timers.mod(dwork.timer, TimerBase.deadline(nanos));
+  }
+
+  /**
+   * Destroy's part for delayed work: disarms every armed item that would queue here and leaves
+   * it not pending, instead of letting its timer fire into a dead workqueue.
+   */
+  private void cancelArmedDelayedWork() {
+    List<TimerList> cancelled = system.timers.deleteIf(t -> t instanceof DelayedWork.Timer
+        && ((DelayedWork.Timer) t).owner().wq == this);
+    for (TimerList t : cancelled) {
+      ((DelayedWork.Timer) t).owner().releasePending();
+    }
+    if (!cancelled.isEmpty()) {
+      Warn.LOG.log(Level.INFO, "workqueue " + name + ": destroy cancelled " + cancelled.size()
+          + " armed delayed item(s)");
     }
   }
 
@@ -575,8 +682,10 @@ public final class Workqueue implements Executor, AutoCloseable {
    * drops the pwqs; they are released on the {@code pool_workqueue_release} thread and the last
    * release frees the workqueue. Calling it again is a no-op.
    *
-   * <p>As in the kernel, if a pwq is still busy after draining (something holds a stray
-   * reference) the workqueue is reported and left registered.
+   * <p>Delayed items whose timers are armed to queue here are cancelled first (logged), so no
+   * timer fires into the dead workqueue; the kernel instead requires the caller to cancel them.
+   * As in the kernel, if a pwq is still busy after draining (something holds a stray reference)
+   * the workqueue is reported and left registered.
    *
    * @throws IllegalStateException for a system workqueue, or from one of this workqueue's items
    */
@@ -595,6 +704,7 @@ public final class Workqueue implements Executor, AutoCloseable {
     } finally {
       mutex.unlock();
     }
+    cancelArmedDelayedWork();
     doDrain();
 
     system.poolMutex.lock();

@@ -1,6 +1,7 @@
 package dev.cmwq;
 
 import dev.cmwq.kthread.KthreadWorker;
+import dev.cmwq.timer.TimerBase;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -74,6 +75,8 @@ public final class WorkqueueSystem implements AutoCloseable {
   private final LinkedHashSet<Workqueue> workqueues = new LinkedHashSet<>();
   /** I: releases pwqs ({@code pwq_release_worker}). */
   final KthreadWorker releaseWorker;
+  /** I: the timers of delayed work ({@code wq_timer}). */
+  final TimerBase timers;
   /** I: concurrency-management sampling and timers. */
   final SamplingTick tick;
   /** R: round-robin cursor for unbound CPU selection (racy by design, like the kernel's). */
@@ -117,6 +120,14 @@ public final class WorkqueueSystem implements AutoCloseable {
     // The release worker comes first: pwqs may be released from the very first failure path.
     this.releaseWorker = KthreadWorker.create("pool_workqueue_release", threadFactory);
     this.tick = new SamplingTick(this);
+    TimerBase timerBase;
+    try {
+      timerBase = new TimerBase("wq_timer", threadFactory);
+    } catch (RuntimeException | Error e) {
+      releaseWorker.destroy();
+      throw e;
+    }
+    this.timers = timerBase;
     this.cpuPools = new WorkerPool[nrCpus][WorkerPool.NR_STD_WORKER_POOLS];
     try {
       for (int cpu = 0; cpu < nrCpus; cpu++) {
@@ -315,6 +326,7 @@ public final class WorkqueueSystem implements AutoCloseable {
       }
     }
     tick.stop();
+    timers.close();
     releaseWorker.destroy();
   }
 

@@ -52,6 +52,14 @@ public final class Workqueues {
   }
 
   /**
+   * {@code schedule_delayed_work}: {@code queueDelayedWork} on the default system's
+   * {@code system_wq}.
+   */
+  public static boolean scheduleDelayedWork(DelayedWork dwork, java.time.Duration delay) {
+    return WorkqueueSystem.getDefault().system().queueDelayedWork(dwork, delay);
+  }
+
+  /**
    * {@code set_worker_desc}: describes what the calling worker is doing, shown in dumps next to
    * the workqueue and function; reset at the start of every item. No-op off a worker.
    */

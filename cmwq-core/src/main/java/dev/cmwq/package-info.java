@@ -41,6 +41,9 @@
  *   <dt>R</dt><dd>racy by design: read and written without synchronization where a stale or
  *       lost update is harmless (the kernel's per-CPU round-robin cursor).</dd>
  *   <dt>W</dt><dd>({@code dev.cmwq.kthread}) guarded by the {@code KthreadWorker} lock.</dd>
+ *   <dt>B</dt><dd>({@code dev.cmwq.timer}) guarded by the {@code TimerBase} lock.</dd>
+ *   <dt>P</dt><dd>written only by the owner of a work item's PENDING bit before it publishes the
+ *       item (arming its timer under the base lock), read by whoever takes it over.</dd>
  * </dl>
  * RCU is replaced by safe publication plus garbage collection: lock-free readers may see an
  * object that was just unlinked, and re-validate under the lock as the kernel does. The

@@ -2,8 +2,12 @@ package dev.cmwq;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.cmwq.kthread.KthreadDelayedWork;
 import dev.cmwq.kthread.KthreadWork;
 import dev.cmwq.kthread.KthreadWorker;
+import dev.cmwq.timer.TimerBase;
+import dev.cmwq.timer.TimerList;
+import dev.cmwq.timer.TimerWheel;
 import java.io.IOException;
 import java.lang.reflect.Field;
 import java.lang.reflect.Modifier;
@@ -25,7 +29,7 @@ import org.junit.jupiter.api.Test;
  */
 class LockingRulesTest {
   private static final Pattern CODE =
-      Pattern.compile("^(I|L|K|S|T|N|LN|PL|WQ|WR|WO|V|R|W)([ (][^:;]{0,60})?[:;]");
+      Pattern.compile("^(I|L|K|S|T|N|LN|PL|WQ|WR|WO|V|R|W|B|P)([ (][^:;]{0,60})?[:;]");
   private static final Set<Class<?>> IMMUTABLE = Set.of(String.class, Integer.class,
       Long.class, Boolean.class, Thread.class, CpuMask.class, PoolAttrs.class, Topology.class,
       WorkqueueAttrs.class, Completion.class, WorkqueueSystem.class, Workqueue.class,
@@ -36,7 +40,8 @@ class LockingRulesTest {
       Worker.class, Workqueue.class, Workqueue.WqFlusher.class, WorkqueueSystem.class,
       NodeNrActive.class, SamplingTick.class, Completion.class, KthreadWork.class,
       KthreadWorker.class, Topology.class, Topology.PodType.class, CpuMask.class,
-      WorkqueueAttrs.class};
+      WorkqueueAttrs.class, DelayedWork.class, KthreadDelayedWork.class, TimerList.class,
+      TimerWheel.class, TimerBase.class};
 
   @Test
   void everyMutableEngineFieldStatesItsLockingRule() throws IOException {

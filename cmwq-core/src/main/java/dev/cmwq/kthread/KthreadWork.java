@@ -37,7 +37,7 @@ public class KthreadWork {
     this.fn = fn;
   }
 
-  /** Whether the item is queued and not yet started. */
+  /** Whether the item is queued and not yet started (or, for delayed items, armed). */
   public boolean isPending() {
     return queued;
   }

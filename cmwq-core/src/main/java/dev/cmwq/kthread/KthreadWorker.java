@@ -2,6 +2,8 @@ package dev.cmwq.kthread;
 
 import dev.cmwq.Checks;
 import dev.cmwq.Completion;
+import dev.cmwq.timer.TimerBase;
+import java.time.Duration;
 import java.lang.System.Logger.Level;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.locks.LockSupport;
@@ -39,6 +41,8 @@ public final class KthreadWorker implements AutoCloseable {
   private boolean idle;
   /** W: the thread must exit. */
   private boolean stopping;
+  /** W: delayed items whose timers are armed. */
+  private int nrDelayed;
   /** I: the thread. */
   private final Thread task;
 
@@ -146,17 +150,158 @@ public final class KthreadWorker implements AutoCloseable {
     lock.lock();
     try {
       checkOwner(work);
-      if (stopping) {
-        throw new IllegalStateException("kthread worker " + name + " is destroyed: " + work
-            + " was not queued");
-      }
-      if (work.queued || work.canceling > 0) {
+      checkAlive(work);
+      if (queuingBlocked(work)) {
         return false;
       }
       insertBefore(work, workList);
       return true;
     } finally {
       lock.unlock();
+    }
+  }
+
+  /**
+   * {@code kthread_queue_delayed_work}: arms {@code dwork} to be queued after {@code delay}
+   * (zero or negative: queued now; huge delays saturate). The timer fires at most about a
+   * millisecond late.
+   *
+   * @return true if armed or queued, false if it was pending or a cancel is in progress
+   * @throws IllegalStateException if the item belongs to another worker, or this worker is
+   *     destroyed
+   */
+  public boolean queueDelayedWork(KthreadDelayedWork dwork, Duration delay) {
+    Checks.notNull(dwork, "dwork");
+    Checks.notNull(delay, "delay");
+    lock.lock();
+    try {
+      checkOwner(dwork);
+      checkAlive(dwork);
+      if (queuingBlocked(dwork)) {
+        return false;
+      }
+      queueDelayedLocked(dwork, delay);
+      return true;
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /**
+   * {@code kthread_mod_delayed_work}: whatever state {@code dwork} is in, arm it for
+   * {@code delay} from now (zero: queue now). A running instance is not affected.
+   *
+   * @return true if it was pending (armed or queued) or a concurrent cancel wins (then nothing
+   *     changes), false if it was idle
+   * @throws IllegalStateException if the item belongs to another worker, or this worker is
+   *     destroyed
+   */
+  public boolean modDelayedWork(KthreadDelayedWork dwork, Duration delay) {
+    Checks.notNull(dwork, "dwork");
+    Checks.notNull(delay, "delay");
+    lock.lock();
+    try {
+      checkOwner(dwork);
+      checkAlive(dwork);
+      if (dwork.worker == null) {
+        queueDelayedLocked(dwork, delay);
+        return false;
+      }
+      if (dwork.canceling > 0) {
+        return true; // a cancel in progress wins; the number of queued instances is unchanged
+      }
+      boolean ret = dwork.delayed ? disarm(dwork, /* keepFlushers= */ true) : dequeue(dwork);
+      queueDelayedLocked(dwork, delay);
+      return ret;
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /** Lock held. */
+  private void queueDelayedLocked(KthreadDelayedWork dwork, Duration delay) {
+    long nanos = Checks.saturatedNanos(delay);
+    if (nanos <= 0) {
+      insertBefore(dwork, workList);
+      moveFlushersBehind(dwork);
+      return;
+    }
+    dwork.worker = this;
+    dwork.delayed = true;
+    nrDelayed++;
+    TimerBase.shared().mod(dwork.timer, TimerBase.deadline(nanos));
+  }
+
+  /**
+   * {@code kthread_delayed_work_timer_fn}: the timer expired; queue the item unless it was
+   * disarmed or re-armed meanwhile (a stale expiry) or a cancel is in progress.
+   */
+  void delayedWorkTimerFn(KthreadDelayedWork dwork) {
+    lock.lock();
+    try {
+      if (!dwork.delayed || dwork.timer.isPending()) {
+        return;
+      }
+      dwork.delayed = false;
+      nrDelayed--;
+      if (dwork.canceling > 0 || stopping) {
+        completeFlushers(dwork);
+        return;
+      }
+      insertBefore(dwork, workList);
+      moveFlushersBehind(dwork);
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /** Lock held: flushes waiting for the timer now wait right behind the queued item. */
+  private void moveFlushersBehind(KthreadDelayedWork dwork) {
+    KthreadWork pos = dwork.next;
+    for (FlushWork f : dwork.takeFlushers()) {
+      insertBefore(f, pos);
+    }
+  }
+
+  /** Lock held: the item will not run for these flushes; let them return. */
+  private static void completeFlushers(KthreadDelayedWork dwork) {
+    for (FlushWork f : dwork.takeFlushers()) {
+      f.done.complete();
+    }
+  }
+
+  /** Lock held: disarms an armed item; true (it was pending). */
+  private boolean disarm(KthreadDelayedWork dwork, boolean keepFlushers) {
+    // If the timer already expired and its function waits for our lock, it will see
+    // delayed == false and do nothing.
+    dwork.timer.delete();
+    dwork.delayed = false;
+    nrDelayed--;
+    if (!keepFlushers) {
+      completeFlushers(dwork);
+    }
+    return true;
+  }
+
+  /** Lock held: {@code __kthread_cancel_work} for a queued item. */
+  private static boolean dequeue(KthreadWork work) {
+    if (work.queued) {
+      unlink(work);
+      return true;
+    }
+    return false;
+  }
+
+  /** Lock held: {@code queuing_blocked}: pending, armed, or being cancelled. */
+  private static boolean queuingBlocked(KthreadWork work) {
+    return work.queued || work.canceling > 0
+        || (work instanceof KthreadDelayedWork && ((KthreadDelayedWork) work).delayed);
+  }
+
+  private void checkAlive(KthreadWork work) {
+    if (stopping) {
+      throw new IllegalStateException("kthread worker " + name + " is destroyed: " + work
+          + " was not queued");
     }
   }
 
@@ -193,6 +338,15 @@ public final class KthreadWorker implements AutoCloseable {
     if (Thread.currentThread() == task) {
       throw new IllegalStateException("destroy() of kthread worker " + name
           + " from its own thread would wait for itself");
+    }
+    lock.lock();
+    try {
+      if (nrDelayed > 0 && !stopping) {
+        throw new IllegalStateException("kthread worker " + name + " has " + nrDelayed
+            + " armed delayed item(s): cancel them (cancelSync) before destroy()");
+      }
+    } finally {
+      lock.unlock();
     }
     flush();
     lock.lock();
@@ -231,6 +385,12 @@ public final class KthreadWorker implements AutoCloseable {
     try {
       if (work.queued) {
         insertBefore(fwork, work.next); // right behind the item
+      } else if (work instanceof KthreadDelayedWork && ((KthreadDelayedWork) work).delayed) {
+        if (Thread.currentThread() == task) {
+          throw new IllegalStateException("flush() of armed " + work + " on its own kthread"
+              + " worker " + name + " would wait for the worker itself");
+        }
+        ((KthreadDelayedWork) work).addFlusher(fwork); // queued behind it when the timer fires
       } else if (currentWork == work) {
         insertBefore(fwork, workList.next); // next to run
       } else {
@@ -254,9 +414,10 @@ public final class KthreadWorker implements AutoCloseable {
     lock.lock();
     try {
       checkOwner(work);
-      ret = work.queued;
-      if (ret) {
-        unlink(work);
+      if (work instanceof KthreadDelayedWork && ((KthreadDelayedWork) work).delayed) {
+        ret = disarm((KthreadDelayedWork) work, /* keepFlushers= */ false);
+      } else {
+        ret = dequeue(work);
       }
       if (currentWork != work) {
         return ret;
@@ -321,7 +482,7 @@ public final class KthreadWorker implements AutoCloseable {
   }
 
   /** {@code struct kthread_flush_work}: completes its completion when run. */
-  private static final class FlushWork extends KthreadWork {
+  static final class FlushWork extends KthreadWork {
     final Completion done;
 
     FlushWork() {
