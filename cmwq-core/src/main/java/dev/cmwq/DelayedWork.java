@@ -48,17 +48,21 @@ public class DelayedWork extends Work {
    * {@code flush_delayed_work}: if the timer is armed it is fired now (the item is queued at
    * once on its workqueue and CPU), then {@link Work#flush()} waits for the execution.
    *
-   * @return true if it had to wait
+   * @return true if the timer was armed (it has now run) or the item was queued or running;
+   *     false if it was idle. (The kernel returns only what {@code flush_work} saw, which is
+   *     false when the fired item completed before the barrier could be queued.)
    * @throws java.util.concurrent.RejectedExecutionException if firing it early hits a workqueue
    *     that is being drained or destroyed (the item is then left not pending)
    * @throws IllegalStateException as {@link Work#flush()}
    */
   @Override
   public boolean flush() {
+    boolean fired = false;
     if (timer.delete()) {
       wq.doQueueWork(cpu, this);
+      fired = true;
     }
-    return super.flush();
+    return super.flush() || fired;
   }
 
   /**

@@ -357,8 +357,8 @@ public final class Workqueue implements Executor, AutoCloseable {
 
   /**
    * {@code queue_delayed_work}: queues {@code dwork} after {@code delay} on the caller's CPU
-   * (see {@link #queueWork}). A zero or negative delay queues at once; delays beyond about 146
-   * years saturate. The timer fires at most one tick (about 1 ms) late.
+   * (see {@link #queueWork}). A zero or negative delay queues at once; delays beyond about 73
+   * years saturate. The timer fires at most one tick (about 0.5 ms) late.
    *
    * @return true if armed (or queued), false if it was already pending or is disabled
    * @throws RejectedExecutionException if the workqueue is being destroyed
@@ -408,6 +408,16 @@ public final class Workqueue implements Executor, AutoCloseable {
     Checks.notNull(delay, "delay");
     if (cpu != ANY_CPU) {
       Checks.inRange(cpu, 0, system.nrCpus - 1, "cpu");
+    }
+    // Fast path: armed for this workqueue and CPU, just move the timer; the item stays pending
+    // (owned by its timer) throughout. wq/cpu are read without owning PENDING: if another
+    // thread re-targets the item concurrently, the outcome is one of the two calls' targets,
+    // as with two racing slow paths; an item may not be used with two workqueues at once.
+    if (dwork.wq == this && dwork.cpu == cpu) {
+      long nanos = Checks.saturatedNanos(delay);
+      if (nanos > 0 && system.timers.reschedule(dwork.timer, TimerBase.deadline(nanos))) {
+        return true;
+      }
     }
     boolean ret = dwork.grabPending();
     if (!dwork.clearPendingIfDisabled()) {

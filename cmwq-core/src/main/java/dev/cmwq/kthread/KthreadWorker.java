@@ -163,8 +163,8 @@ public final class KthreadWorker implements AutoCloseable {
 
   /**
    * {@code kthread_queue_delayed_work}: arms {@code dwork} to be queued after {@code delay}
-   * (zero or negative: queued now; huge delays saturate). The timer fires at most about a
-   * millisecond late.
+   * (zero or negative: queued now; huge delays saturate). The timer fires at most one tick
+   * (about 0.5 ms) late.
    *
    * @return true if armed or queued, false if it was pending or a cancel is in progress
    * @throws IllegalStateException if the item belongs to another worker, or this worker is

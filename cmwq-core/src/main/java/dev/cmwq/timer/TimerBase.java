@@ -113,13 +113,34 @@ public final class TimerBase implements AutoCloseable {
       t.state = TimerList.PENDING;
       t.base = this;
       wheel.schedule(t);
-      long until = parkedUntil;
-      if (until != Long.MIN_VALUE && (until == Long.MAX_VALUE || expires - until < 0)) {
-        parkedUntil = expires;
-        wakeups.incrementAndGet();
-        LockSupport.unpark(thread);
-      }
+      wakeIfEarlier(expires);
       return was;
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /**
+   * Moves an armed timer to {@code expires} in one step; does nothing if it is not armed here
+   * (including a timer that expired and is about to fire).
+   *
+   * @return true if it was armed and has been moved
+   */
+  public boolean reschedule(TimerList t, long expires) {
+    if (t.base != this) {
+      return false;
+    }
+    lock.lock();
+    try {
+      if (t.base != this || t.state != TimerList.PENDING) {
+        return false;
+      }
+      wheel.deschedule(t);
+      t.expires = expires;
+      t.seq = seq++;
+      wheel.schedule(t);
+      wakeIfEarlier(expires);
+      return true;
     } finally {
       lock.unlock();
     }
@@ -227,6 +248,16 @@ public final class TimerBase implements AutoCloseable {
   /** The thread's name. */
   public String name() {
     return name;
+  }
+
+  /** Lock held: wakes the thread if it sleeps past {@code expires}. */
+  private void wakeIfEarlier(long expires) {
+    long until = parkedUntil;
+    if (until != Long.MIN_VALUE && (until == Long.MAX_VALUE || expires - until < 0)) {
+      parkedUntil = expires;
+      wakeups.incrementAndGet();
+      LockSupport.unpark(thread);
+    }
   }
 
   /** Lock held: takes {@code t} out of the wheel or out of the batch about to fire. */

@@ -8,8 +8,8 @@ import java.util.function.Consumer;
  *
  * <h2>Design and error bound</h2>
  *
- * Seven levels of 64 buckets. A level-0 bucket spans one tick of 2^20 ns (1.048576 ms); each
- * level's buckets are 64 times wider than the level below, so level 6 spans 2^62 ns (146
+ * Seven levels of 64 buckets. A level-0 bucket spans one tick of 2^19 ns (524.288 µs); each
+ * level's buckets are 64 times wider than the level below, so level 6 spans 2^61 ns (73
  * years). A timer goes to the lowest level whose 64 buckets, counted from the wheel's current
  * time, reach its deadline. When time enters a bucket of level 1 or above, that bucket's timers
  * are re-placed by their remaining time (cascading), ending in level 0. A level-0 bucket is
@@ -25,15 +25,15 @@ import java.util.function.Consumer;
  * wheel's creation so that the arithmetic never wraps.
  */
 public final class TimerWheel {
-  /** log2 of the tick: 2^20 ns = 1.048576 ms. */
-  public static final int TICK_SHIFT = 20;
+  /** log2 of the tick: 2^19 ns = 524.288 µs. */
+  public static final int TICK_SHIFT = 19;
   /** One tick in nanoseconds. */
   public static final long TICK_NANOS = 1L << TICK_SHIFT;
   static final int LVL_BITS = 6;
   static final int LVL_SIZE = 1 << LVL_BITS;
   static final int LVL_MASK = LVL_SIZE - 1;
   static final int LEVELS = 7;
-  /** The longest delay the wheel represents exactly (2^62 ns, about 146 years). */
+  /** The longest delay the wheel represents exactly (2^61 ns, about 73 years). */
   public static final long MAX_DELAY_NANOS = 1L << (TICK_SHIFT + LVL_BITS * (LEVELS - 1) + LVL_BITS);
 
   /** S (owner): bucket heads, [level][index]. */

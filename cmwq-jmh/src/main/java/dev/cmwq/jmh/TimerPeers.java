@@ -1,0 +1,207 @@
+package dev.cmwq.jmh;
+
+import dev.cmwq.BenchAccess;
+import dev.cmwq.DelayedWork;
+import dev.cmwq.Workqueue;
+import dev.cmwq.WorkqueueSystem;
+import io.netty.util.HashedWheelTimer;
+import io.netty.util.Timeout;
+import io.netty.util.TimerTask;
+import java.time.Duration;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The timer implementations compared by benchmarks 6 and 7 of docs/benchmarks.md, behind one
+ * shape: {@code n} timers indexed 0..n-1 that can be armed, re-armed and cancelled.
+ */
+abstract class TimerPeers {
+  final String name;
+
+  TimerPeers(String name) {
+    this.name = name;
+  }
+
+  /** Arms (or re-arms) timer {@code i} for {@code delayNanos}. */
+  abstract void arm(int i, long delayNanos);
+
+  /** Re-arms timer {@code i} the idiomatic way of the implementation. */
+  abstract void rearm(int i, long delayNanos);
+
+  /** Cancels timer {@code i}. */
+  abstract void cancel(int i);
+
+  /** Timer-thread wake-ups caused by arming so far (0 when not observable). */
+  long wakeups() {
+    return 0;
+  }
+
+  abstract void close();
+
+  static TimerPeers create(String name, int n, Runnable task) {
+    switch (name) {
+      case "cmwq":
+        return new Cmwq(n, task);
+      case "stpe":
+        return new Stpe(n, task);
+      case "netty":
+        return new Netty(n, task);
+      default:
+        throw new IllegalArgumentException("peer: " + name + " (expected: cmwq, stpe, netty)");
+    }
+  }
+
+  /** Duration objects for delays, created once (the caller's, as a real user would keep them). */
+  static Duration duration(long nanos) {
+    return Duration.ofNanos(nanos);
+  }
+
+  /** cmwq: embedded {@link DelayedWork} items re-armed with {@code modDelayedWork}. */
+  static final class Cmwq extends TimerPeers {
+    final WorkqueueSystem sys = WorkqueueSystem.builder().cpus(2).build();
+    final Workqueue wq = sys.system();
+    final DelayedWork[] items;
+
+    Cmwq(int n, Runnable task) {
+      super("cmwq");
+      items = new DelayedWork[n];
+      for (int i = 0; i < n; i++) {
+        items[i] = new DelayedWork(task);
+      }
+    }
+
+    /** A fresh Duration: the engine converts it to a deadline and does not keep it. */
+    private static Duration d(long nanos) {
+      return duration(nanos);
+    }
+
+    @Override
+    void arm(int i, long delayNanos) {
+      wq.queueDelayedWork(items[i], d(delayNanos));
+    }
+
+    void arm(int i, Duration d) {
+      wq.queueDelayedWork(items[i], d);
+    }
+
+    @Override
+    void rearm(int i, long delayNanos) {
+      wq.modDelayedWork(items[i], d(delayNanos));
+    }
+
+    void rearm(int i, Duration d) {
+      wq.modDelayedWork(items[i], d);
+    }
+
+    void cancelAndQueue(int i, Duration d) {
+      items[i].cancel();
+      wq.queueDelayedWork(items[i], d);
+    }
+
+    @Override
+    void cancel(int i) {
+      items[i].cancel();
+    }
+
+    @Override
+    long wakeups() {
+      return BenchAccess.timerWakeups(sys);
+    }
+
+    @Override
+    void close() {
+      for (DelayedWork dw : items) {
+        dw.cancel();
+      }
+      sys.close();
+    }
+  }
+
+  /** ScheduledThreadPoolExecutor(1) with removeOnCancel, as benchmarks.md prescribes. */
+  static final class Stpe extends TimerPeers {
+    final ScheduledThreadPoolExecutor stpe = new ScheduledThreadPoolExecutor(1);
+    final ScheduledFuture<?>[] futures;
+    final Runnable task;
+
+    Stpe(int n, Runnable task) {
+      super("stpe");
+      this.task = task;
+      stpe.setRemoveOnCancelPolicy(true);
+      futures = new ScheduledFuture<?>[n];
+    }
+
+    @Override
+    void arm(int i, long delayNanos) {
+      futures[i] = stpe.schedule(task, delayNanos, TimeUnit.NANOSECONDS);
+    }
+
+    @Override
+    void rearm(int i, long delayNanos) {
+      ScheduledFuture<?> f = futures[i];
+      if (f != null) {
+        f.cancel(false);
+      }
+      futures[i] = stpe.schedule(task, delayNanos, TimeUnit.NANOSECONDS);
+    }
+
+    @Override
+    void cancel(int i) {
+      ScheduledFuture<?> f = futures[i];
+      if (f != null) {
+        f.cancel(false);
+        futures[i] = null;
+      }
+    }
+
+    @Override
+    void close() {
+      stpe.shutdownNow();
+    }
+  }
+
+  /** Netty's HashedWheelTimer, 10 ms x 512 (its defaults). */
+  static final class Netty extends TimerPeers {
+    final HashedWheelTimer timer = new HashedWheelTimer(r -> {
+      Thread t = new Thread(r, "netty-wheel");
+      t.setDaemon(true);
+      return t;
+    }, 10, TimeUnit.MILLISECONDS, 512);
+    final Timeout[] timeouts;
+    final TimerTask task;
+
+    Netty(int n, Runnable r) {
+      super("netty");
+      timeouts = new Timeout[n];
+      task = t -> r.run();
+    }
+
+    @Override
+    void arm(int i, long delayNanos) {
+      timeouts[i] = timer.newTimeout(task, delayNanos, TimeUnit.NANOSECONDS);
+    }
+
+    @Override
+    void rearm(int i, long delayNanos) {
+      Timeout t = timeouts[i];
+      if (t != null) {
+        t.cancel();
+      }
+      timeouts[i] = timer.newTimeout(task, delayNanos, TimeUnit.NANOSECONDS);
+    }
+
+    @Override
+    void cancel(int i) {
+      Timeout t = timeouts[i];
+      if (t != null) {
+        t.cancel();
+        timeouts[i] = null;
+      }
+    }
+
+    @Override
+    void close() {
+      timer.stop();
+    }
+  }
+}
