@@ -48,6 +48,8 @@ public final class TimerBase implements AutoCloseable {
   final AtomicLong wakeups = new AtomicLong();
   /** V: timer functions called. */
   final AtomicLong firedCount = new AtomicLong();
+  /** V: passes of the thread's loop (it never ticks: this only grows when there is work). */
+  final AtomicLong rounds = new AtomicLong();
 
   /**
    * A base whose thread, named {@code name}, is made by {@code factory} and started at once.
@@ -245,6 +247,16 @@ public final class TimerBase implements AutoCloseable {
     return wakeups.get();
   }
 
+  /** The wheel's time origin (tests). */
+  long wheelOrigin() {
+    return wheel.origin();
+  }
+
+  /** Passes of the timer thread's loop so far. */
+  public long rounds() {
+    return rounds.get();
+  }
+
   /** The thread's name. */
   public String name() {
     return name;
@@ -281,6 +293,7 @@ public final class TimerBase implements AutoCloseable {
     try {
       while (!stopped) {
         parkedUntil = Long.MIN_VALUE;
+        rounds.incrementAndGet();
         wheel.advance(System.nanoTime(), t -> {
           t.state = TimerList.FIRING;
           batch.add(t);

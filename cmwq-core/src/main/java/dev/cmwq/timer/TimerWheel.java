@@ -61,6 +61,11 @@ public final class TimerWheel {
     return TICK_SHIFT + LVL_BITS * level;
   }
 
+  /** The nanoTime the wheel's internal times count from (tests construct bucket edges). */
+  long origin() {
+    return origin;
+  }
+
   /** Number of timers in the wheel. */
   public int size() {
     return size;
