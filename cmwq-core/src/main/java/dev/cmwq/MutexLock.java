@@ -1,7 +1,5 @@
 package dev.cmwq;
 
-import java.util.concurrent.locks.ReentrantLock;
-
 /**
  * A sleeping lock of the engine ({@code wq->mutex}, {@code wq_pool_mutex}). A worker that has
  * to wait for it counts as sleeping for concurrency management, as a kernel worker blocking on
@@ -10,20 +8,21 @@ import java.util.concurrent.locks.ReentrantLock;
  * <p>Safe with the lock order: these mutexes come before pool locks, and the hooks take only the
  * waiting worker's own pool lock, never while a pool lock is held.
  */
-final class MutexLock extends ReentrantLock {
+final class MutexLock extends Lockdep.Lock {
+  MutexLock(Lockdep.LockClass cls, String name) {
+    super(cls, name);
+  }
+
   @Override
-  public void lock() {
-    if (tryLock()) {
-      return;
-    }
+  protected void blockingAcquire() {
     Worker worker = Worker.current();
     if (worker == null) {
-      super.lock();
+      rawLock();
       return;
     }
     worker.sleepingHook();
     try {
-      super.lock();
+      rawLock();
     } finally {
       worker.runningHook();
     }

@@ -1,7 +1,6 @@
 package dev.cmwq;
 
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * {@code struct wq_node_nr_active} (Linux 6.9+): the active count an unbound workqueue shares
@@ -17,7 +16,7 @@ final class NodeNrActive {
   /** V: active items of the workqueue on this node. */
   final AtomicInteger nr = new AtomicInteger();
   /** {@code nna->lock}, nested inside pool locks. */
-  final ReentrantLock lock = new ReentrantLock();
+  final Lockdep.Lock lock = new Lockdep.Lock(Lockdep.LockClass.NNA_LOCK, "nna");
   /** N: head of the pending pwqs (links in the pwqs). */
   private PoolWorkqueue pendingHead;
   /** N: tail of the pending pwqs. */

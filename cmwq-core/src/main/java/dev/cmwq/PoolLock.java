@@ -1,27 +1,26 @@
 package dev.cmwq;
 
-import java.util.concurrent.locks.ReentrantLock;
-
 /**
  * The pool lock ({@code pool->lock}, a raw spinlock in the kernel). Critical sections are a few
  * hundred nanoseconds, far shorter than a park/unpark round trip, so a contended acquisition
- * spins briefly before queueing and parking like a plain {@link ReentrantLock}.
+ * spins briefly before queueing and parking like a plain {@code ReentrantLock}.
  */
-final class PoolLock extends ReentrantLock {
+final class PoolLock extends Lockdep.Lock {
   /** Failed tries before parking; a few microseconds at most. */
   private static final int SPINS = 128;
 
+  PoolLock(String name) {
+    super(Lockdep.LockClass.POOL_LOCK, name);
+  }
+
   @Override
-  public void lock() {
-    if (tryLock()) {
-      return;
-    }
+  protected void blockingAcquire() {
     for (int i = 0; i < SPINS; i++) {
       Thread.onSpinWait();
-      if (!isLocked() && tryLock()) {
+      if (!isLocked() && rawTryLock()) {
         return;
       }
     }
-    super.lock();
+    rawLock();
   }
 }

@@ -43,9 +43,9 @@ final class WorkerPool {
   /** I: nice level and CPUs. */
   final PoolAttrs attrs;
   /** The pool lock ({@code pool->lock}). */
-  final PoolLock lock = new PoolLock();
+  final PoolLock lock;
   /** Signalled when the manager role is released. */
-  private final Condition managerReleased = lock.newCondition();
+  private final Condition managerReleased;
 
   /** L: POOL_* flags. */
   int flags;
@@ -87,6 +87,8 @@ final class WorkerPool {
       flags |= POOL_DISASSOCIATED;
     }
     this.id = Idr.alloc(this);
+    this.lock = new PoolLock("pool " + id);
+    this.managerReleased = lock.newCondition();
   }
 
   // ---- pool ids (worker_pool_idr) ---------------------------------------------------------

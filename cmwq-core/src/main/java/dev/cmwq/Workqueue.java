@@ -86,7 +86,7 @@ public final class Workqueue implements Executor, AutoCloseable {
   /** WR: WQ_* flags (mutex to write; lock-free reads). */
   volatile int flags;
   /** {@code wq->mutex}: flush state, pwq list, max_active. */
-  final MutexLock mutex = new MutexLock();
+  final MutexLock mutex;
   /** WR: linked pwqs, oldest first (copy on write). */
   private volatile PoolWorkqueue[] pwqs = new PoolWorkqueue[0];
   /** WR: pwq of every CPU slot (a new array is published per attribute change). */
@@ -128,6 +128,7 @@ public final class Workqueue implements Executor, AutoCloseable {
       ExceptionHandler handler) {
     this.system = system;
     this.name = name;
+    this.mutex = new MutexLock(Lockdep.LockClass.WQ_MUTEX, "wq " + name);
     this.flags = flags;
     this.handler = handler;
     this.maxActive = maxActive;

@@ -64,7 +64,7 @@ public final class WorkqueueSystem implements AutoCloseable {
   /** I: [cpu][0 normal, 1 highpri]. */
   private final WorkerPool[][] cpuPools;
   /** {@code wq_pool_mutex}: unbound pools, the workqueue list, attribute changes. */
-  final MutexLock poolMutex = new MutexLock();
+  final MutexLock poolMutex = new MutexLock(Lockdep.LockClass.POOL_MUTEX, "wq_pool_mutex");
   /** PL: unbound pools by attributes ({@code unbound_pool_hash}). */
   private final Map<PoolAttrs, WorkerPool> unboundPoolHash = new HashMap<>();
   /** PL to write, racy reads: CPUs unbound workqueues may use ({@code wq_unbound_cpumask}). */

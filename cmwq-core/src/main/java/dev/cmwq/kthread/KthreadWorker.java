@@ -2,12 +2,12 @@ package dev.cmwq.kthread;
 
 import dev.cmwq.Checks;
 import dev.cmwq.Completion;
+import dev.cmwq.Lockdep;
 import dev.cmwq.timer.TimerBase;
 import java.time.Duration;
 import java.lang.System.Logger.Level;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.locks.LockSupport;
-import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * {@code struct kthread_worker}: one dedicated thread running {@link KthreadWork} items one at a
@@ -32,7 +32,7 @@ public final class KthreadWorker implements AutoCloseable {
   /** I: the CPU it was created for, -1 for none. */
   private final int cpu;
   /** {@code worker->lock}: a leaf lock. */
-  private final ReentrantLock lock = new ReentrantLock();
+  private final Lockdep.Lock lock;
   /** W: head of the FIFO of ready items. */
   private final KthreadWork workList = new KthreadWork(null, true);
   /** W: the item being executed (or just executed), null when idle. */
@@ -48,6 +48,7 @@ public final class KthreadWorker implements AutoCloseable {
 
   private KthreadWorker(String name, int cpu, ThreadFactory factory) {
     this.name = name;
+    this.lock = new Lockdep.Lock(Lockdep.LockClass.KTHREAD_WORKER, name);
     this.cpu = cpu;
     Thread t;
     try {

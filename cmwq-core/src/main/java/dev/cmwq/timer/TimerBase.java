@@ -1,5 +1,6 @@
 package dev.cmwq.timer;
 
+import dev.cmwq.Lockdep;
 import java.lang.System.Logger.Level;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -8,7 +9,6 @@ import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.LockSupport;
-import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Predicate;
 
 /**
@@ -30,9 +30,9 @@ public final class TimerBase implements AutoCloseable {
 
   private final String name;
   /** The base lock. */
-  private final ReentrantLock lock = new ReentrantLock();
+  private final Lockdep.Lock lock;
   /** Signalled when a running timer function returns ({@link #deleteSync}). */
-  private final Condition fired = lock.newCondition();
+  private final Condition fired;
   /** B: the timers. */
   private final TimerWheel wheel;
   /** I: the timer thread. */
@@ -58,6 +58,8 @@ public final class TimerBase implements AutoCloseable {
    */
   public TimerBase(String name, ThreadFactory factory) {
     this.name = name;
+    this.lock = new Lockdep.Lock(Lockdep.LockClass.TIMER_BASE, name);
+    this.fired = lock.newCondition();
     this.wheel = new TimerWheel(System.nanoTime());
     Thread t;
     try {

@@ -1,0 +1,100 @@
+package dev.cmwq;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** The lock-order checker catches what it claims to, on the engine's real locks. */
+class LockdepTest {
+  private final WorkqueueSystem sys = TestSupport.newSystem();
+
+  @AfterEach
+  void tearDown() {
+    sys.close();
+  }
+
+  /** Runs {@code r} and returns the reports it caused (removing them). */
+  static List<String> reportsOf(Runnable r) {
+    int from = Lockdep.violations().size();
+    r.run();
+    return Lockdep.takeViolationsFrom(from);
+  }
+
+  @Test
+  void theSuiteRunsWithTheCheckerOn() {
+    assertThat(Lockdep.ENABLED).as("-Ddev.cmwq.lockdep=true in the test JVM").isTrue();
+  }
+
+  @Test
+  void inversion_wqMutexUnderAPoolLock() {
+    Workqueue wq = sys.workqueue("inv").build();
+    WorkerPool pool = sys.cpuPool(0, false);
+    List<String> r = reportsOf(() -> {
+      pool.lock.lock();
+      try {
+        wq.mutex.lock();
+        wq.mutex.unlock();
+      } finally {
+        pool.lock.unlock();
+      }
+    });
+    assertThat(r).hasSize(1);
+    assertThat(r.get(0)).contains("lock inversion: WQ_MUTEX wq inv acquired while holding POOL_LOCK")
+        .contains("the other lock was acquired at:");
+  }
+
+  @Test
+  void sameClassNesting_twoPoolLocks_butTryLockIsFine() {
+    WorkerPool a = sys.cpuPool(0, false);
+    WorkerPool b = sys.cpuPool(1, false);
+    List<String> r = reportsOf(() -> {
+      a.lock.lock();
+      try {
+        if (b.lock.tryLock()) { // no dependency: cannot deadlock
+          b.lock.unlock();
+        }
+        b.lock.lock();
+        b.lock.unlock();
+      } finally {
+        a.lock.unlock();
+      }
+    });
+    assertThat(r).hasSize(1);
+    assertThat(r.get(0)).contains("same-class nesting: POOL_LOCK");
+  }
+
+  @Test
+  void recursiveLocking_isTheAADeadlock() {
+    WorkerPool a = sys.cpuPool(0, true);
+    List<String> r = reportsOf(() -> {
+      a.lock.lock();
+      try {
+        a.lock.lock(); // a kernel spinlock would deadlock here
+        a.lock.unlock();
+      } finally {
+        a.lock.unlock();
+      }
+    });
+    assertThat(r).hasSize(1);
+    assertThat(r.get(0)).contains("recursive locking of POOL_LOCK");
+  }
+
+  @Test
+  void theDocumentedOrderIsClean() {
+    Workqueue wq = sys.workqueue("order").unbound().build();
+    WorkerPool pool = wq.dflPwq().pool;
+    List<String> r = reportsOf(() -> {
+      sys.poolMutex.lock();
+      wq.mutex.lock();
+      pool.lock.lock();
+      wq.nodeNrActive(-1).lock.lock();
+      wq.nodeNrActive(-1).lock.unlock();
+      pool.lock.unlock();
+      wq.mutex.unlock();
+      sys.poolMutex.unlock();
+    });
+    assertThat(r).isEmpty();
+  }
+}
