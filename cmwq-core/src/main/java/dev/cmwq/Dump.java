@@ -62,13 +62,15 @@ final class Dump {
   private static void showPwq(StringBuilder sb, PoolWorkqueue pwq) {
     WorkerPool pool = pwq.pool;
     sb.append("  pwq ").append(pool.id).append(": ").append(pool.describe())
-        .append(" active=").append(pwq.nrActive).append(" refcnt=").append(pwq.refcnt).append('\n');
+        .append(" active=").append(pwq.nrActive).append(" refcnt=").append(pwq.refcnt)
+        .append(pwq.onMayday ? " MAYDAY" : "").append('\n');
     StringBuilder inFlight = new StringBuilder();
     for (Worker w : pool.busyWorkers()) {
       if (w.currentPwq != pwq) {
         continue;
       }
-      inFlight.append(inFlight.length() == 0 ? " " : ", ").append(w.thread.getId()).append(':')
+      inFlight.append(inFlight.length() == 0 ? " " : ", ").append(w.thread.getId())
+          .append(w.rescueWq != null ? "(RESCUER)" : "").append(':')
           .append(Work.functionName(w.currentFunc));
       Items items = new Items(inFlight);
       for (Work work = w.scheduled.first(); work != null && work != w.scheduled; work = work.next) {

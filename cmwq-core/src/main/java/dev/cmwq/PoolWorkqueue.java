@@ -62,6 +62,8 @@ final class PoolWorkqueue {
   PoolWorkqueue pendingPrev;
   /** LN: links on the node's pending list. */
   PoolWorkqueue pendingNext;
+  /** MD: on its workqueue's mayday list (holding a reference). */
+  boolean onMayday;
   /** WQ: linked on {@code wq.pwqs}. */
   boolean linked;
   /** L to write (through {@link #addStat}); opaque reads from any thread. */

@@ -406,6 +406,13 @@ final class SamplingTick implements Runnable {
     for (int i = 0; i < stalled.size(); i++) {
       lockups.incrementAndGet();
       WorkerPool pool = stalled.get(i);
+      LockupEvent event = new LockupEvent();
+      if (event.isEnabled()) {
+        event.poolId = pool.id;
+        event.pool = pool.describe();
+        event.stuckFor = stuck.get(i);
+        event.commit();
+      }
       try {
         system.lockupHandler.accept(new WorkqueueSystem.Lockup(pool.id, pool.describe(),
             java.time.Duration.ofNanos(stuck.get(i)), text));

@@ -395,16 +395,16 @@ public class Work {
 
   /**
    * {@code move_linked_works}: moves this item and every item LINKED behind it to the tail of
-   * {@code head}. Pool lock held.
+   * {@code head}; returns the node that followed the last of them. Pool lock held.
    */
-  final void moveLinkedWorks(Work head) {
+  final Work moveLinkedWorks(Work head) {
     Work work = this;
     for (;;) {
       Work n = work.next;
       boolean linked = (work.data & WORK_STRUCT_LINKED) != 0;
       work.listMoveTail(head);
       if (!linked) {
-        break;
+        return n;
       }
       work = n;
     }
@@ -549,11 +549,20 @@ public class Work {
    */
   private void checkFlushWouldDeadlock(PoolWorkqueue p) {
     Worker self = Worker.current();
-    if (self != null && self.currentPwq == p && p.wq.savedMaxActiveIsOne()) {
+    if (self == null) {
+      return;
+    }
+    if (self.currentPwq == p && p.wq.savedMaxActiveIsOne()) {
       throw new IllegalStateException("flush() of " + this + " from an item of workqueue "
           + p.wq.name() + " would deadlock: it is queued behind the caller and the workqueue runs"
           + " one item at a time");
     }
+    if (self.rescueWq != null && self.rescueWq == p.wq) {
+      throw new IllegalStateException("flush() of " + this + " from the rescuer of workqueue "
+          + p.wq.name() + " would deadlock: the item is queued on the same workqueue and the"
+          + " rescuer is its only execution context when workers cannot be created");
+    }
+    p.wq.checkFlushDependency(self);
   }
 
   private static final VarHandle DATA;

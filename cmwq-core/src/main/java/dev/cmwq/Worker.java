@@ -44,10 +44,20 @@ final class Worker {
   private static final boolean CPU_TIME =
       THREADS.isCurrentThreadCpuTimeSupported() && THREADS.isThreadCpuTimeEnabled();
 
-  /** I: the pool. */
-  final WorkerPool pool;
-  /** I: id within the pool, for the thread name. */
+  /**
+   * I for pool workers. For a rescuer S: the pool it is attached to while rescuing, null
+   * otherwise; other threads read it only under that pool's lock while the rescuer is in the
+   * pool's busy hash.
+   */
+  WorkerPool pool;
+  /** I: id within the pool, for the thread name (-1 for a rescuer). */
   final int id;
+  /** I: the workqueue a rescuer serves ({@code rescue_wq}); null for pool workers. */
+  final Workqueue rescueWq;
+  /** V: a rescuer has maydays to look at. */
+  private volatile boolean rescuerWake;
+  /** V: a rescuer must exit once its mayday list is empty. */
+  private volatile boolean rescuerStop;
   /** I: set before the thread starts. */
   Thread thread;
 
@@ -101,6 +111,23 @@ final class Worker {
   Worker(WorkerPool pool, int id) {
     this.pool = pool;
     this.id = id;
+    this.rescueWq = null;
+  }
+
+  /**
+   * A rescuer for {@code wq}. It keeps WORKER_PREP for good, so it never counts toward
+   * concurrency management.
+   */
+  Worker(Workqueue wq) {
+    this.pool = null;
+    this.id = -1;
+    this.rescueWq = wq;
+    this.flags = WORKER_PREP;
+  }
+
+  /** The system this worker belongs to. */
+  WorkqueueSystem system() {
+    return rescueWq != null ? rescueWq.system : pool.system;
   }
 
   /** The worker running on this thread, or null. */
@@ -110,6 +137,9 @@ final class Worker {
 
   /** Thread name, {@code kworker/<cpu>:<id>[H]} or {@code kworker/u<pool>:<id>}. */
   String threadName() {
+    if (rescueWq != null) {
+      return "kworker/R-" + rescueWq.name();
+    }
     if (pool.cpu >= 0) {
       return "kworker/" + pool.cpu + ":" + id + (pool.attrs.nice() < 0 ? "H" : "");
     }
@@ -151,8 +181,9 @@ final class Worker {
    * the pool wakes an idle worker if items are waiting. No-op for workers that do not count.
    */
   void sleepingHook() {
-    if (pool.cpu < 0) {
-      return; // unbound workers never count
+    WorkerPool pool = this.pool;
+    if (pool == null || pool.cpu < 0 || rescueWq != null) {
+      return; // unbound workers and rescuers never count
     }
     pool.lock.lock();
     try {
@@ -167,7 +198,8 @@ final class Worker {
 
   /** {@code wq_worker_running}: the calling worker runs again. */
   void runningHook() {
-    if (pool.cpu < 0) {
+    WorkerPool pool = this.pool;
+    if (pool == null || pool.cpu < 0 || rescueWq != null) {
       return;
     }
     pool.lock.lock();
@@ -349,6 +381,120 @@ final class Worker {
     currentFunc = null;
     currentPwq = null;
     pwq.decNrInFlight(workData);
+  }
+
+  // ---- rescuer_thread --------------------------------------------------------------------
+
+  /**
+   * {@code rescuer_thread}: sleeps until a pool of its workqueue sends a mayday; then, for
+   * every pwq on the mayday list, attaches to the pwq's pool, takes all of that pwq's items on
+   * the worklist and runs them. The list is emptied before exiting on stop.
+   */
+  void rescuerThread() {
+    CURRENT.set(this);
+    nativeTid = ProcFs.currentTid();
+    Workqueue wq = rescueWq;
+    WorkqueueSystem system = wq.system;
+    try {
+      for (;;) {
+        boolean shouldStop = rescuerStop; // read first: the list is drained before exiting
+        system.maydayLock.lock();
+        try {
+          PoolWorkqueue pwq;
+          while ((pwq = wq.maydays.pollFirst()) != null) {
+            pwq.onMayday = false;
+            system.maydayLock.unlock();
+            try {
+              rescue(pwq);
+            } finally {
+              system.maydayLock.lock();
+            }
+          }
+        } finally {
+          system.maydayLock.unlock();
+        }
+        if (shouldStop) {
+          return;
+        }
+        while (!rescuerWake && !rescuerStop) {
+          Thread.interrupted();
+          LockSupport.park(this);
+        }
+        rescuerWake = false;
+      }
+    } finally {
+      CURRENT.remove();
+    }
+  }
+
+  /** Rescues the items of one pwq that sent a mayday; drops the mayday's reference. */
+  private void rescue(PoolWorkqueue pwq) {
+    WorkerPool pool = pwq.pool;
+    this.pool = pool; // worker_attach_to_pool
+    pool.lock.lock();
+    try {
+      // Slurp in every item of this pwq on the worklist (with linked barriers).
+      for (Work w = pool.worklist.first(); w != null && w != pool.worklist; ) {
+        if (w.pwq == pwq) {
+          Worker collision = pool.findWorkerExecutingWork(w);
+          Work n = w.moveLinkedWorks(collision != null ? collision.scheduled : scheduled);
+          if (collision == null && !(w instanceof WqBarrier)) {
+            pwq.addStat(PoolWorkqueue.PWQ_STAT_RESCUED, 1);
+          }
+          w = n;
+        } else {
+          w = w.next;
+        }
+      }
+      if (!scheduled.isEmpty()) {
+        startCpuInterval();
+        processScheduledWorks();
+        chargeCpu(null);
+        // Items activated or chained meanwhile would wait another MAYDAY_INTERVAL: if the
+        // pool is still starved, ask again at once.
+        if (pwq.nrActive > 0 && pool.needToCreateWorker()) {
+          WorkqueueSystem system = pool.system;
+          system.maydayLock.lock();
+          try {
+            if (pwq.wq.rescuer != null && !pwq.onMayday) {
+              pwq.ref();
+              pwq.onMayday = true;
+              pwq.wq.maydays.addLast(pwq);
+            }
+          } finally {
+            system.maydayLock.unlock();
+          }
+        }
+      }
+      pwq.unref(); // the reference taken by send_mayday
+      pool.kickPool(); // let a regular worker continue, if one can
+    } finally {
+      pool.lock.unlock();
+      this.pool = null; // worker_detach_from_pool
+    }
+  }
+
+  /** Wakes a sleeping rescuer. */
+  void wakeRescuer() {
+    rescuerWake = true;
+    LockSupport.unpark(thread);
+  }
+
+  /** Stops a rescuer ({@code kthread_stop}) and waits for its thread to exit. */
+  void stopRescuer() {
+    rescuerStop = true;
+    boolean interrupted = false;
+    while (thread.isAlive()) {
+      LockSupport.unpark(thread);
+      try {
+        thread.join(10);
+      } catch (InterruptedException e) {
+        interrupted = true;
+      }
+    }
+    if (interrupted) {
+      Thread.currentThread().interrupt();
+    }
   }
 
   // ---- CPU time accounting (PWQ_STAT_CPU_TIME) --------------------------------------------

@@ -1,5 +1,7 @@
 package dev.cmwq;
 
+import dev.cmwq.timer.TimerBase;
+import dev.cmwq.timer.TimerList;
 import java.util.ArrayList;
 import java.util.BitSet;
 import java.util.List;
@@ -28,6 +30,10 @@ final class WorkerPool {
   static final int MAX_IDLE_WORKERS_RATIO = 4;
   /** Back-off after a failed worker creation ({@code CREATE_COOLDOWN}): 1 s. */
   static final long CREATE_COOLDOWN_NANOS = TimeUnit.SECONDS.toNanos(1);
+  /** {@code MAYDAY_INITIAL_TIMEOUT}: help is called 10 ms after worker creation started failing. */
+  static final long MAYDAY_INITIAL_TIMEOUT_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
+  /** {@code MAYDAY_INTERVAL}: then every 100 ms while it keeps failing. */
+  static final long MAYDAY_INTERVAL_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
   /** Nice level of the high-priority pools ({@code HIGHPRI_NICE_LEVEL}). */
   static final int HIGHPRI_NICE_LEVEL = -20;
   private static final int BUSY_WORKER_HASH_SIZE = 64;
@@ -71,6 +77,8 @@ final class WorkerPool {
   final BitSet workerIda = new BitSet();
   /** L: the current manager, for dumps. */
   Worker manager;
+  /** I: {@code pool->mayday_timer}, on the system's timer base. */
+  final MaydayTimer maydayTimer = new MaydayTimer();
   /** L: idle-timer expiry (ns), 0 when not armed. */
   long idleTimerExpires;
   /** L: destroyed; workers are told to die. */
@@ -382,6 +390,8 @@ final class WorkerPool {
     do {
       lock.unlock();
       try {
+        // If no worker appears within MAYDAY_INITIAL_TIMEOUT, rescuers are called.
+        system.timers.mod(maydayTimer, TimerBase.deadline(MAYDAY_INITIAL_TIMEOUT_NANOS));
         for (;;) {
           if (createWorker() != null) {
             break;
@@ -394,10 +404,61 @@ final class WorkerPool {
             break;
           }
         }
+        maydayTimer.deleteSync();
       } finally {
         lock.lock();
       }
     } while (needToCreateWorker() && !dead);
+  }
+
+  // ---- mayday ---------------------------------------------------------------------------
+
+  /** {@code pool->mayday_timer}. */
+  final class MaydayTimer extends TimerList {
+    @Override
+    protected void fire() {
+      maydayTimeout();
+    }
+  }
+
+  /**
+   * {@code pool_mayday_timeout}: still unable to create a worker, so every MEM_RECLAIM
+   * workqueue with an item on the worklist gets its pwq sent to its rescuer; again in 100 ms.
+   */
+  private void maydayTimeout() {
+    lock.lock();
+    try {
+      if (needToCreateWorker() && !dead) {
+        system.maydayLock.lock();
+        try {
+          for (Work w = worklist.first(); w != null && w != worklist; w = w.next) {
+            sendMayday(w);
+          }
+        } finally {
+          system.maydayLock.unlock();
+        }
+      }
+    } finally {
+      lock.unlock();
+    }
+    system.timers.mod(maydayTimer, TimerBase.deadline(MAYDAY_INTERVAL_NANOS));
+  }
+
+  /**
+   * {@code send_mayday}: puts the item's pwq on its workqueue's mayday list (once, holding a
+   * reference) and wakes the rescuer. Pool lock and mayday lock held.
+   */
+  void sendMayday(Work work) {
+    PoolWorkqueue pwq = work.pwq;
+    Worker r = pwq.wq.rescuer;
+    if (r == null || pwq.onMayday) {
+      return;
+    }
+    pwq.ref();
+    pwq.onMayday = true;
+    pwq.wq.maydays.addLast(pwq);
+    pwq.addStat(PoolWorkqueue.PWQ_STAT_MAYDAY, 1);
+    r.wakeRescuer();
   }
 
   /**

@@ -121,6 +121,10 @@ public final class Workqueue implements Executor, AutoCloseable {
   private final NodeNrActive[] nodeNrActive;
   /** WQ: statistics of pwqs already released. */
   private final long[] retiredStats = new long[PoolWorkqueue.PWQ_NR_STATS];
+  /** MD to write, lock-free reads: the rescuer ({@code wq->rescuer}); null if none or destroyed. */
+  volatile Worker rescuer;
+  /** MD: pwqs that sent a mayday, in order ({@code wq->maydays}). */
+  final ArrayDeque<PoolWorkqueue> maydays = new ArrayDeque<>();
   /** Completed when the last pwq is released (the kernel frees the workqueue then). */
   final Completion released = new Completion();
 
@@ -159,7 +163,13 @@ public final class Workqueue implements Executor, AutoCloseable {
   static Workqueue alloc(WorkqueueSystem system, String name, int flags, int maxActive,
       ExceptionHandler handler) {
     Workqueue wq = new Workqueue(system, name, flags, maxActive, handler);
-    wq.allocAndLinkPwqs();
+    wq.initRescuer();
+    try {
+      wq.allocAndLinkPwqs();
+    } catch (RuntimeException | Error e) {
+      wq.stopRescuer();
+      throw e;
+    }
     system.poolMutex.lock();
     try {
       wq.mutex.lock();
@@ -173,6 +183,44 @@ public final class Workqueue implements Executor, AutoCloseable {
       system.poolMutex.unlock();
     }
     return wq;
+  }
+
+  /**
+   * {@code init_rescuer}: a MEM_RECLAIM workqueue gets its rescuer thread
+   * ({@code kworker/R-<name>}) at allocation, while threads can still be made.
+   */
+  private void initRescuer() {
+    if ((flags & WQ_MEM_RECLAIM) == 0) {
+      return;
+    }
+    Worker r = new Worker(this);
+    try {
+      Thread t = system.threadFactory.newThread(r::rescuerThread);
+      if (t == null) {
+        throw new IllegalStateException("the thread factory returned null");
+      }
+      t.setName(r.threadName());
+      r.thread = t;
+      t.start();
+    } catch (RuntimeException | Error e) {
+      throw new IllegalStateException("cannot create the rescuer " + r.threadName(), e);
+    }
+    rescuer = r;
+  }
+
+  /** Detaches and stops the rescuer (destroy); it empties its mayday list first. */
+  private void stopRescuer() {
+    Worker r;
+    system.maydayLock.lock();
+    try {
+      r = rescuer;
+      rescuer = null;
+    } finally {
+      system.maydayLock.unlock();
+    }
+    if (r != null) {
+      r.stopRescuer();
+    }
   }
 
   private void allocAndLinkPwqs() {
@@ -495,7 +543,7 @@ public final class Workqueue implements Executor, AutoCloseable {
    */
   public void flush() {
     checkNotFromOwnItem("flush");
-    checkFlushDependency();
+    checkFlushDependency(Worker.current());
     doFlush();
   }
 
@@ -674,8 +722,7 @@ public final class Workqueue implements Executor, AutoCloseable {
    * {@code check_flush_dependency}: a MEM_RECLAIM workqueue's item waiting on a workqueue
    * without forward-progress guarantee may wait forever when threads cannot be created.
    */
-  private void checkFlushDependency() {
-    Worker self = Worker.current();
+  void checkFlushDependency(Worker self) {
     if ((flags & WQ_MEM_RECLAIM) != 0 || self == null || self.currentPwq == null) {
       return;
     }
@@ -717,6 +764,7 @@ public final class Workqueue implements Executor, AutoCloseable {
     }
     cancelArmedDelayedWork();
     doDrain();
+    stopRescuer();
 
     system.poolMutex.lock();
     try {
@@ -827,13 +875,30 @@ public final class Workqueue implements Executor, AutoCloseable {
     return maxActive;
   }
 
+  /** Whether any pwq has active items (the freezer's busy test). */
+  boolean hasActiveItems() {
+    for (PoolWorkqueue pwq : pwqs) {
+      pwq.pool.lock.lock();
+      try {
+        if (pwq.nrActive != 0) {
+          return true;
+        }
+      } finally {
+        pwq.pool.lock.unlock();
+      }
+    }
+    return false;
+  }
+
   /**
-   * {@code wq_adjust_max_active}: applies the saved limits and activates waiting items
+   * {@code wq_adjust_max_active}: applies the saved limits (0 for a freezable workqueue while
+   * the system freezes) and activates waiting items
    * round-robin across pwqs, one per pwq per pass, until a pass activates nothing. Mutex held.
    */
   void adjustMaxActive() {
-    int newMax = savedMaxActive;
-    int newMin = savedMinActive;
+    boolean frozen = (flags & WQ_FREEZABLE) != 0 && system.isFreezing();
+    int newMax = frozen ? 0 : savedMaxActive;
+    int newMin = frozen ? 0 : savedMinActive;
     if (maxActive == newMax && minActive == newMin) {
       return;
     }

@@ -65,6 +65,8 @@ public final class WorkqueueSystem implements AutoCloseable {
   private final WorkerPool[][] cpuPools;
   /** {@code wq_pool_mutex}: unbound pools, the workqueue list, attribute changes. */
   final MutexLock poolMutex = new MutexLock(Lockdep.LockClass.POOL_MUTEX, "wq_pool_mutex");
+  /** {@code wq_mayday_lock}: every workqueue's mayday list; nested inside pool locks. */
+  final Lockdep.Lock maydayLock = new Lockdep.Lock(Lockdep.LockClass.MAYDAY_LOCK, "wq_mayday_lock");
   /** PL: unbound pools by attributes ({@code unbound_pool_hash}). */
   private final Map<PoolAttrs, WorkerPool> unboundPoolHash = new HashMap<>();
   /** PL to write, racy reads: CPUs unbound workqueues may use ({@code wq_unbound_cpumask}). */
@@ -83,6 +85,8 @@ public final class WorkqueueSystem implements AutoCloseable {
   private int unboundRrCursor;
   /** V: set by close(). */
   private volatile boolean closing;
+  /** PL to write, racy reads ({@code workqueue_freezing}): a freeze is in progress. */
+  private volatile boolean freezing;
   /** I: this is {@link #getDefault()}. */
   private final boolean isDefault;
 
@@ -252,6 +256,85 @@ public final class WorkqueueSystem implements AutoCloseable {
     }
   }
 
+  // ---- freezer ----------------------------------------------------------------------------
+
+  /**
+   * {@code freeze_workqueues_begin}: every {@link WqFlag#FREEZABLE} workqueue gets max_active 0,
+   * so nothing more starts on it: newly queued items wait (in order) on the inactive lists;
+   * items already running finish. Workqueues created meanwhile start frozen.
+   *
+   * @throws IllegalStateException if a freeze is already in progress
+   */
+  public void freezeBegin() {
+    poolMutex.lock();
+    try {
+      if (freezing) {
+        throw new IllegalStateException("freezeBegin: workqueues are already freezing");
+      }
+      freezing = true;
+      adjustAllMaxActive();
+    } finally {
+      poolMutex.unlock();
+    }
+  }
+
+  /**
+   * {@code freeze_workqueues_busy}: whether any freezable workqueue still has items active
+   * (running or ready to run). The freeze is complete once this is false.
+   *
+   * @throws IllegalStateException if no freeze is in progress
+   */
+  public boolean isFreezeBusy() {
+    poolMutex.lock();
+    try {
+      if (!freezing) {
+        throw new IllegalStateException("isFreezeBusy: no freeze in progress (call freezeBegin)");
+      }
+      for (Workqueue wq : workqueues) {
+        if ((wq.flags & Workqueue.WQ_FREEZABLE) != 0 && wq.hasActiveItems()) {
+          return true;
+        }
+      }
+      return false;
+    } finally {
+      poolMutex.unlock();
+    }
+  }
+
+  /**
+   * {@code thaw_workqueues}: ends the freeze; max_active is restored and the items that waited
+   * start, in the order they were queued. No-op when not freezing.
+   */
+  public void thaw() {
+    poolMutex.lock();
+    try {
+      if (!freezing) {
+        return;
+      }
+      freezing = false;
+      adjustAllMaxActive();
+    } finally {
+      poolMutex.unlock();
+    }
+  }
+
+  /** Whether a freeze is in progress. */
+  public boolean isFreezing() {
+    return freezing;
+  }
+
+  /** Pool mutex held. */
+  private void adjustAllMaxActive() {
+    for (Workqueue wq : workqueues) {
+      wq.mutex.lock();
+      try {
+        wq.adjustMaxActive();
+      } finally {
+        wq.mutex.unlock();
+      }
+    }
+  }
+
   /**
    * {@code work_on_cpu}: runs {@code fn} on a worker of {@code cpu}'s pool (through
    * {@link #system()}) and returns its result, waiting for it.
@@ -294,7 +377,7 @@ public final class WorkqueueSystem implements AutoCloseable {
       throw new IllegalStateException("the default WorkqueueSystem lives as long as the JVM");
     }
     Worker self = Worker.current();
-    if (self != null && self.pool.system == this) {
+    if (self != null && self.system() == this) {
       throw new IllegalStateException("close() of a WorkqueueSystem from one of its own workers"
           + " would wait for itself");
     }
@@ -381,8 +464,9 @@ public final class WorkqueueSystem implements AutoCloseable {
    * JVM does not tell which CPU a thread runs on).
    */
   int localCpu(Worker self) {
-    if (self != null && self.pool.cpu >= 0 && self.pool.system == this) {
-      return self.pool.cpu;
+    WorkerPool pool = self == null ? null : self.pool;
+    if (pool != null && pool.cpu >= 0 && pool.system == this) {
+      return pool.cpu;
     }
     return (int) (Thread.currentThread().getId() % nrCpus);
   }

@@ -59,6 +59,12 @@ public final class Workqueues {
     return WorkqueueSystem.getDefault().system().queueDelayedWork(dwork, delay);
   }
 
+  /** {@code current_is_workqueue_rescuer}: whether the caller is a rescuer thread. */
+  public static boolean currentIsRescuer() {
+    Worker worker = Worker.current();
+    return worker != null && worker.rescueWq != null;
+  }
+
   /**
    * {@code set_worker_desc}: describes what the calling worker is doing, shown in dumps next to
    * the workqueue and function; reset at the start of every item. No-op off a worker.

@@ -42,6 +42,7 @@
  *       lost update is harmless (the kernel's per-CPU round-robin cursor).</dd>
  *   <dt>W</dt><dd>({@code dev.cmwq.kthread}) guarded by the {@code KthreadWorker} lock.</dd>
  *   <dt>B</dt><dd>({@code dev.cmwq.timer}) guarded by the {@code TimerBase} lock.</dd>
+ *   <dt>MD</dt><dd>guarded by {@code WorkqueueSystem.maydayLock} ({@code wq_mayday_lock}).</dd>
  *   <dt>P</dt><dd>written only by the owner of a work item's PENDING bit before it publishes the
  *       item (arming its timer under the base lock), read by whoever takes it over.</dd>
  * </dl>

@@ -2,7 +2,12 @@ package dev.cmwq;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
+import jdk.jfr.Recording;
+import jdk.jfr.consumer.RecordedEvent;
+import jdk.jfr.consumer.RecordingFile;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
@@ -64,8 +69,11 @@ class DumpWatchdogTest {
   }
 
   @Test
-  void watchdog_reportsAPoolWithoutForwardProgress_andRecovers() {
+  void watchdog_reportsAPoolWithoutForwardProgress_andRecovers() throws Exception {
     List<WorkqueueSystem.Lockup> lockups = new CopyOnWriteArrayList<>();
+    Recording recording = new Recording();
+    recording.enable("dev.cmwq.Lockup");
+    recording.start();
     try (WorkqueueSystem sys = WorkqueueSystem.builder().cpus(1)
         .cpuIntensiveThreshold(Duration.ZERO) // keep the hog counted: the pool cannot progress
         .watchdogThreshold(Duration.ofMillis(200))
@@ -93,6 +101,19 @@ class DumpWatchdogTest {
           .contains("Showing backtraces of running workers in stalled CPU-bound worker pools:")
           .containsPattern("  kworker/0:\\d+ \\(RUNNABLE\\)");
       assertThat(sys.tick.lockups.get()).isGreaterThanOrEqualTo(1);
+    }
+    recording.stop();
+    Path file = Files.createTempFile("lockup", ".jfr");
+    try {
+      recording.dump(file);
+      List<RecordedEvent> events = RecordingFile.readAllEvents(file);
+      assertThat(events).isNotEmpty().allMatch(e -> e.getEventType().getName().equals("dev.cmwq.Lockup"));
+      RecordedEvent e = events.get(0);
+      assertThat(e.getString("pool")).isEqualTo("cpus=0 node=0 flags=0x0 nice=0");
+      assertThat(e.getDuration("stuckFor")).isGreaterThanOrEqualTo(Duration.ofMillis(200));
+    } finally {
+      recording.close();
+      Files.deleteIfExists(file);
     }
   }
 

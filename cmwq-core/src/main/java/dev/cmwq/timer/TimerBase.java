@@ -180,16 +180,20 @@ public final class TimerBase implements AutoCloseable {
     }
     lock.lock();
     try {
-      if (t.base != this) {
-        return false;
-      }
-      if (detach(t)) {
-        return true;
-      }
-      while (t.state == TimerList.RUNNING && Thread.currentThread() != thread) {
+      // Loop as timer_delete_sync does: a function that re-arms its timer is disarmed after
+      // it returns.
+      for (;;) {
+        if (t.base != this) {
+          return false;
+        }
+        if (detach(t)) {
+          return true;
+        }
+        if (t.state != TimerList.RUNNING || Thread.currentThread() == thread) {
+          return false;
+        }
         fired.awaitUninterruptibly();
       }
-      return false;
     } finally {
       lock.unlock();
     }
