@@ -532,8 +532,11 @@ public class Work {
         }
         p = worker.currentPwq;
       }
-      if (!fromCancel && worker == null) {
-        checkFlushWouldDeadlock(p);
+      if (!fromCancel) {
+        p.wq.checkFlushDependency(Worker.current());
+        if (worker == null) {
+          checkFlushWouldDeadlock(p);
+        }
       }
       WqBarrier barr = new WqBarrier();
       p.insertWqBarrier(barr, this, worker);
@@ -562,7 +565,6 @@ public class Work {
           + p.wq.name() + " would deadlock: the item is queued on the same workqueue and the"
           + " rescuer is its only execution context when workers cannot be created");
     }
-    p.wq.checkFlushDependency(self);
   }
 
   private static final VarHandle DATA;
