@@ -44,6 +44,12 @@ class ConcurrencyManagementTest {
       sys.tick.samplingEnabled = kind == SleepKind.PLAIN_SLEEP;
       Workqueue q0 = sys.workqueue("q0").maxActive(maxActive).build();
       Workqueue q1 = s3 ? sys.workqueue("q1").cpuIntensive().maxActive(maxActive).build() : q0;
+      // The doc's tables ignore worker creation: pre-warm the pool so that idle workers exist
+      // (on a loaded machine a new thread can take tens of milliseconds to get a CPU).
+      for (int i = 0; i < 5; i++) {
+        q0.queueWorkOn(0, new Work(() -> TestSupport.managedSleep(20)));
+      }
+      q0.flush();
       Item[] items = {new Item(), new Item(), new Item()};
       long t0 = System.nanoTime();
       Runnable sleep = () -> {
