@@ -243,7 +243,7 @@ public final class Workqueue implements Executor, AutoCloseable {
         WorkqueueAttrs.defaults().withNice(highpri ? WorkerPool.HIGHPRI_NICE_LEVEL : 0);
     system.poolMutex.lock();
     try {
-      ApplyContext ctx = prepare(attrs);
+      ApplyContext ctx = prepare(attrs, system.unboundCpumask);
       commit(ctx);
       ctx.cleanup();
     } finally {
@@ -960,7 +960,7 @@ public final class Workqueue implements Executor, AutoCloseable {
   // ---- attributes (apply_workqueue_attrs) -------------------------------------------------
 
   /** {@code struct apply_wqattrs_ctx}: the new pwqs, then the old ones to drop. */
-  private final class ApplyContext {
+  final class ApplyContext {
     PoolWorkqueue dfl;
     PoolWorkqueue[] tbl = new PoolWorkqueue[system.nrCpus];
     WorkqueueAttrs attrs;
@@ -1002,7 +1002,7 @@ public final class Workqueue implements Executor, AutoCloseable {
     }
     system.poolMutex.lock();
     try {
-      ApplyContext ctx = prepare(attrs);
+      ApplyContext ctx = prepare(attrs, system.unboundCpumask);
       commit(ctx);
       ctx.cleanup();
     } finally {
@@ -1010,15 +1010,22 @@ public final class Workqueue implements Executor, AutoCloseable {
     }
   }
 
-  /** {@code apply_wqattrs_prepare}. Pool mutex held. */
-  private ApplyContext prepare(WorkqueueAttrs attrs) {
+  /** Prepares this workqueue's current attributes against another unbound cpumask. */
+  ApplyContext prepareForCpumask(CpuMask unboundMask) {
+    return prepare(unboundAttrs, unboundMask);
+  }
+
+  /**
+   * {@code apply_wqattrs_prepare}: builds the new pwqs for {@code attrs} with CPUs limited to
+   * {@code unboundMask}; nothing is visible yet. Pool mutex held.
+   */
+  ApplyContext prepare(WorkqueueAttrs attrs, CpuMask unboundMask) {
     CpuMask possible = system.topology.possible();
     CpuMask requested = attrs.cpumask().and(possible);
     if (requested.isEmpty()) {
       throw new IllegalArgumentException("cpumask: " + attrs.cpumask().toList()
           + " (expected: at least one of CPUs " + possible.toList() + ")");
     }
-    CpuMask unboundMask = system.unboundCpumask;
     CpuMask effective = requested.and(unboundMask);
     if (effective.isEmpty()) {
       effective = unboundMask;
@@ -1058,7 +1065,7 @@ public final class Workqueue implements Executor, AutoCloseable {
   }
 
   /** {@code apply_wqattrs_commit}: installs the new pwqs; the context keeps the old ones. */
-  private void commit(ApplyContext ctx) {
+  void commit(ApplyContext ctx) {
     mutex.lock();
     try {
       unboundAttrs = ctx.attrs;

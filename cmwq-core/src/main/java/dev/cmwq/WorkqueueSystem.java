@@ -111,7 +111,7 @@ public final class WorkqueueSystem implements AutoCloseable {
           + ", the CPUs of the given topology)");
     }
     this.topology = b.topology != null ? b.topology
-        : Topology.flat(b.cpus > 0 ? b.cpus : Runtime.getRuntime().availableProcessors());
+        : b.cpus > 0 ? Topology.flat(b.cpus) : Topology.detect();
     this.nrCpus = topology.cpus();
     this.threadFactory = b.threadFactory;
     this.cpuIntensiveThreshNanos = b.cpuIntensiveThreshold.toNanos();
@@ -236,6 +236,15 @@ public final class WorkqueueSystem implements AutoCloseable {
   }
 
   /**
+   * {@code wq_dump.py}: the configuration: affinity scopes and pods, worker pools, the pool
+   * serving each CPU of each workqueue, rescuers, and per-node nr_active/max_active of unbound
+   * workqueues.
+   */
+  public String wqDump() {
+    return WqDump.render(this);
+  }
+
+  /**
    * A pool that had items waiting and made no forward progress for the watchdog threshold
    * ({@code BUG: workqueue lockup}).
    *
@@ -251,6 +260,62 @@ public final class WorkqueueSystem implements AutoCloseable {
     poolMutex.lock();
     try {
       return List.copyOf(workqueues);
+    } finally {
+      poolMutex.unlock();
+    }
+  }
+
+  // ---- unbound cpumask ----------------------------------------------------------------------
+
+  /** The CPUs unbound workqueues may use ({@code wq_unbound_cpumask}). */
+  public CpuMask unboundCpumask() {
+    return unboundCpumask;
+  }
+
+  /**
+   * {@code workqueue_set_unbound_cpumask}: restricts every unbound workqueue to {@code mask}
+   * (within each one's own cpumask; a workqueue whose cpumask has none of these CPUs uses the
+   * whole mask). All workqueues are prepared first and the change is committed only if every
+   * one could get its pools: all or nothing. Ordered workqueues keep their order (the new pwq
+   * waits, plugged, until the old one drains). Items already queued finish where they are.
+   *
+   * @throws IllegalArgumentException if {@code mask} has none of the system's CPUs
+   * @throws IllegalStateException if a new pool cannot get its first worker thread (nothing
+   *     changed)
+   */
+  public void setUnboundCpumask(CpuMask mask) {
+    Checks.notNull(mask, "mask");
+    CpuMask m = mask.and(topology.possible());
+    if (m.isEmpty()) {
+      throw new IllegalArgumentException("mask: " + mask.toList() + " (expected: at least one of"
+          + " CPUs " + topology.possible().toList() + ")");
+    }
+    poolMutex.lock();
+    try {
+      if (m.equals(unboundCpumask)) {
+        return;
+      }
+      List<Workqueue> targets = new ArrayList<>();
+      List<Workqueue.ApplyContext> prepared = new ArrayList<>();
+      try {
+        for (Workqueue wq : workqueues) {
+          if ((wq.flags & Workqueue.WQ_UNBOUND) != 0
+              && (wq.flags & Workqueue.__WQ_DESTROYING) == 0) {
+            prepared.add(wq.prepareForCpumask(m));
+            targets.add(wq);
+          }
+        }
+      } catch (RuntimeException | Error e) {
+        for (Workqueue.ApplyContext ctx : prepared) {
+          ctx.cleanup();
+        }
+        throw e;
+      }
+      unboundCpumask = m;
+      for (int i = 0; i < targets.size(); i++) {
+        targets.get(i).commit(prepared.get(i));
+        prepared.get(i).cleanup();
+      }
     } finally {
       poolMutex.unlock();
     }
@@ -590,15 +655,16 @@ public final class WorkqueueSystem implements AutoCloseable {
     }
 
     /**
-     * Logical CPUs, i.e. per-CPU pool pairs (default: {@link Runtime#availableProcessors()}).
-     * A flat topology is assumed unless {@link #topology} is given.
+     * Logical CPUs, i.e. per-CPU pool pairs, on a flat topology (no SMT, one cache, one node).
+     * Without this or {@link #topology}, the machine's topology is detected
+     * ({@link Topology#detect()}).
      */
     public Builder cpus(int cpus) {
       this.cpus = Checks.inRange(cpus, 1, CpuMask.MAX_CPUS, "cpus");
       return this;
     }
 
-    /** The machine topology (default: flat). */
+    /** The machine topology (default: {@link Topology#detect()}). */
     public Builder topology(Topology topology) {
       this.topology = Checks.notNull(topology, "topology");
       return this;
