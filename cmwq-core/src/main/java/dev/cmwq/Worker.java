@@ -237,7 +237,8 @@ final class Worker {
   /** The thread body. */
   void workerThread() {
     CURRENT.set(this);
-    nativeTid = ProcFs.currentTid();
+    OsSupport.bindPoolWorker(pool);
+    nativeTid = ProcFs.currentTid(); // after binding: a visible tid means a bound thread
     try {
       loop();
     } finally {
@@ -392,6 +393,7 @@ final class Worker {
    */
   void rescuerThread() {
     CURRENT.set(this);
+    OsSupport.bindRescuer(rescueWq);
     nativeTid = ProcFs.currentTid();
     Workqueue wq = rescueWq;
     WorkqueueSystem system = wq.system;

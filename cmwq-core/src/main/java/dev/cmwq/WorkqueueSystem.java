@@ -525,15 +525,16 @@ public final class WorkqueueSystem implements AutoCloseable {
   }
 
   /**
-   * The CPU a queueing thread stands for: a worker's own CPU, else a CPU fixed per thread (the
-   * JVM does not tell which CPU a thread runs on).
+   * The CPU a queueing thread stands for: a worker's own CPU; else the CPU it runs on when the
+   * OS integration can tell; else a CPU fixed per thread.
    */
   int localCpu(Worker self) {
     WorkerPool pool = self == null ? null : self.pool;
     if (pool != null && pool.cpu >= 0 && pool.system == this) {
       return pool.cpu;
     }
-    return (int) (Thread.currentThread().getId() % nrCpus);
+    int cpu = OsSupport.currentCpu(topology);
+    return cpu >= 0 ? cpu : (int) (Thread.currentThread().getId() % nrCpus);
   }
 
   /** {@code wq_select_unbound_cpu}: {@code cpu} if unbound work may use it, else round-robin. */

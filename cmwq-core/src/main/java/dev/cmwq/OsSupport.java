@@ -1,0 +1,104 @@
+package dev.cmwq;
+
+import dev.cmwq.spi.OsIntegration;
+import java.lang.System.Logger.Level;
+import java.util.Iterator;
+import java.util.ServiceConfigurationError;
+import java.util.ServiceLoader;
+
+/**
+ * The {@link OsIntegration} in use (the first one {@link ServiceLoader} finds that starts, else
+ * one that does nothing), and how workers use it: per-CPU workers are pinned to their CPU,
+ * unbound workers to their pod (strict) or their workqueue's CPUs; each runs at its pool's
+ * nice level, high-priority pools at -20 where the process may raise priority (else a logged
+ * fallback to the default).
+ */
+final class OsSupport {
+  /** I: the integration. */
+  static final OsIntegration OS = load();
+  /** I: whether a real integration was found. */
+  static final boolean NATIVE = !(OS instanceof None);
+
+  private OsSupport() {}
+
+  private static OsIntegration load() {
+    try {
+      Iterator<OsIntegration> it = ServiceLoader.load(OsIntegration.class,
+          OsSupport.class.getClassLoader()).iterator();
+      while (it.hasNext()) {
+        try {
+          OsIntegration os = it.next();
+          Warn.LOG.log(Level.DEBUG, "workqueue: OS integration " + os.name());
+          return os;
+        } catch (ServiceConfigurationError | LinkageError e) {
+          Warn.once("os-integration", "workqueue: OS integration unavailable: " + e);
+        }
+      }
+    } catch (ServiceConfigurationError e) {
+      Warn.once("os-integration", "workqueue: OS integration unavailable: " + e);
+    }
+    return new None();
+  }
+
+  /** The logical CPU the calling thread runs on, or -1. */
+  static int currentCpu(Topology topology) {
+    if (!NATIVE) {
+      return -1;
+    }
+    int os = OS.currentOsCpu();
+    return os < 0 ? -1 : topology.cpuOfOsId(os);
+  }
+
+  /** Called by a pool worker on its own thread when it starts. */
+  static void bindPoolWorker(WorkerPool pool) {
+    if (!NATIVE) {
+      return;
+    }
+    Topology topo = pool.system.topology;
+    CpuMask cpus = pool.cpu >= 0 ? CpuMask.of(pool.cpu)
+        : pool.attrs.strict() ? pool.attrs.podCpumask() : pool.attrs.cpumask();
+    OS.setCurrentThreadAffinity(topo.toOsCpus(cpus));
+    setNice(pool.attrs.nice());
+  }
+
+  /** Called by a rescuer on its own thread when it starts ({@code RESCUER_NICE_LEVEL}). */
+  static void bindRescuer(Workqueue wq) {
+    if (!NATIVE) {
+      return;
+    }
+    Topology topo = wq.system.topology;
+    CpuMask cpus = (wq.flags & Workqueue.WQ_UNBOUND) != 0 ? wq.attrs().cpumask() : topo.possible();
+    OS.setCurrentThreadAffinity(topo.toOsCpus(cpus));
+    setNice(WorkerPool.HIGHPRI_NICE_LEVEL);
+  }
+
+  private static void setNice(int nice) {
+    if (!OS.setCurrentThreadNice(nice) && nice < 0) {
+      Warn.once("nice-" + nice, "workqueue: cannot set nice " + nice + " (raising priority needs"
+          + " CAP_SYS_NICE or a suitable RLIMIT_NICE); high-priority workers run at the default");
+    }
+  }
+
+  /** No OS integration: nothing is known, nothing is done. */
+  static final class None implements OsIntegration {
+    @Override
+    public String name() {
+      return "none";
+    }
+
+    @Override
+    public int currentOsCpu() {
+      return -1;
+    }
+
+    @Override
+    public boolean setCurrentThreadAffinity(CpuMask osCpus) {
+      return false;
+    }
+
+    @Override
+    public boolean setCurrentThreadNice(int nice) {
+      return false;
+    }
+  }
+}
