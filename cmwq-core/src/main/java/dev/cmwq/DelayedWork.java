@@ -89,8 +89,16 @@ public class DelayedWork extends Work {
       Warn.always("workqueue: timer of delayed " + this + " expired while " + q.name()
           + " is being drained or destroyed; the item was not queued (cancel delayed items"
           + " before draining)");
+      refused();
     }
   }
+
+  /**
+   * Called when the item was left not pending without running: its timer fired into a
+   * workqueue being drained or destroyed, or the destroy disarmed it. Executor views cancel
+   * the task's future here so nobody waits for it forever.
+   */
+  void refused() {}
 
   /** The embedded timer ({@code dwork->timer}). */
   final class Timer extends TimerList {

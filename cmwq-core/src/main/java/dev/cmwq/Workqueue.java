@@ -10,7 +10,9 @@ import java.util.EnumSet;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.Executor;
+import java.util.concurrent.ExecutorService;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -501,7 +503,9 @@ public final class Workqueue implements Executor, AutoCloseable {
     List<TimerList> cancelled = system.timers.deleteIf(t -> t instanceof DelayedWork.Timer
         && ((DelayedWork.Timer) t).owner().wq == this);
     for (TimerList t : cancelled) {
-      ((DelayedWork.Timer) t).owner().releasePending();
+      DelayedWork dwork = ((DelayedWork.Timer) t).owner();
+      dwork.releasePending();
+      dwork.refused();
     }
     if (!cancelled.isEmpty()) {
       Warn.LOG.log(Level.INFO, "workqueue " + name + ": destroy cancelled " + cancelled.size()
@@ -517,6 +521,27 @@ public final class Workqueue implements Executor, AutoCloseable {
   @Override
   public void execute(Runnable task) {
     queueWork(new Work(Checks.notNull(task, "task")));
+  }
+
+  /**
+   * A new {@link ExecutorService} view of this workqueue with full {@code java.util.concurrent}
+   * semantics: each task is a work item here. Shutting the view down ends the view (it stops
+   * accepting tasks and terminates once its own tasks are done), never the workqueue: views of
+   * system workqueues are safe to shut down. Same object as
+   * {@link #asScheduledExecutorService()}.
+   */
+  public ExecutorService asExecutorService() {
+    return new ExecutorView(this);
+  }
+
+  /**
+   * A new {@link ScheduledExecutorService} view of this workqueue: {@code schedule*} run on
+   * delayed work items (periodic tasks re-arm their own item), with
+   * {@code ScheduledThreadPoolExecutor}'s default shutdown policies; see
+   * {@link #asExecutorService()} for the lifecycle.
+   */
+  public ScheduledExecutorService asScheduledExecutorService() {
+    return new ExecutorView(this);
   }
 
   // ---- flush_workqueue: flush colours -----------------------------------------------------

@@ -43,6 +43,7 @@
  *   <dt>W</dt><dd>({@code dev.cmwq.kthread}) guarded by the {@code KthreadWorker} lock.</dd>
  *   <dt>B</dt><dd>({@code dev.cmwq.timer}) guarded by the {@code TimerBase} lock.</dd>
  *   <dt>MD</dt><dd>guarded by {@code WorkqueueSystem.maydayLock} ({@code wq_mayday_lock}).</dd>
+ *   <dt>M</dt><dd>guarded by the object's own monitor ({@code synchronized (this)}).</dd>
  *   <dt>P</dt><dd>written only by the owner of a work item's PENDING bit before it publishes the
  *       item (arming its timer under the base lock), read by whoever takes it over.</dd>
  * </dl>

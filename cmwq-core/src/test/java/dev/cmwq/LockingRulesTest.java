@@ -29,7 +29,7 @@ import org.junit.jupiter.api.Test;
  */
 class LockingRulesTest {
   private static final Pattern CODE =
-      Pattern.compile("^(I|L|K|S|T|N|LN|PL|WQ|WR|WO|V|R|W|B|P|MD)([ (][^:;]{0,60})?[:;]");
+      Pattern.compile("^(I|L|K|S|T|N|LN|PL|WQ|WR|WO|V|R|W|B|P|MD|M)([ (][^:;]{0,60})?[:;]");
   private static final Set<Class<?>> IMMUTABLE = Set.of(String.class, Integer.class,
       Long.class, Boolean.class, Thread.class, CpuMask.class, PoolAttrs.class, Topology.class,
       WorkqueueAttrs.class, Completion.class, WorkqueueSystem.class, Workqueue.class,
@@ -41,7 +41,8 @@ class LockingRulesTest {
       NodeNrActive.class, SamplingTick.class, Completion.class, KthreadWork.class,
       KthreadWorker.class, Topology.class, Topology.PodType.class, CpuMask.class,
       WorkqueueAttrs.class, DelayedWork.class, KthreadDelayedWork.class, TimerList.class,
-      TimerWheel.class, TimerBase.class};
+      TimerWheel.class, TimerBase.class, ExecutorView.class, ExecutorView.ViewWork.class,
+      ExecutorView.Task.class};
 
   @Test
   void everyMutableEngineFieldStatesItsLockingRule() throws IOException {
