@@ -36,7 +36,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  *   <li>after {@code shutdown()}: queued and delayed one-shot tasks still run, periodic tasks
  *       are cancelled, new tasks are rejected with {@link RejectedExecutionException};</li>
  *   <li>{@code shutdownNow()}: every task not yet started is taken off the workqueue (timers
- *       disarmed) and returned, its future left as it was; running tasks are interrupted;</li>
+ *       disarmed) and returned, its future left as it was; then running tasks are interrupted.
+ *       A task a worker took just as the call began still runs, with its interrupt status set,
+ *       as one a {@code ThreadPoolExecutor} worker had already dequeued does;</li>
  *   <li>{@code Future.cancel(false)} takes a pending task off the workqueue at once (the kernel's
  *       {@code cancel_work}); {@code cancel(true)} also interrupts a running task;</li>
  *   <li>fixed-rate runs are due at {@code initialDelay + n * period}, fixed-delay runs at the end
@@ -201,14 +203,17 @@ final class ExecutorView extends AbstractExecutorService implements ScheduledExe
   @Override
   public List<Runnable> shutdownNow() {
     advance(STOP);
+    // Take every pending task off first, then interrupt: an interrupted task that ends at once
+    // must not let the next queued one start before it was taken off.
     List<Runnable> neverStarted = new ArrayList<>();
     for (ViewWork w : live) {
       if (w.cancel()) { // taken off the worklist or its timer: it will not run (again)
         neverStarted.add(w.future != null ? w.future : w.task);
         untrack(w);
-      } else {
-        w.interruptIfRunning();
       }
+    }
+    for (ViewWork w : live) {
+      w.interruptIfRunning();
     }
     if (nrLive.get() == 0) {
       terminated.countDown();
