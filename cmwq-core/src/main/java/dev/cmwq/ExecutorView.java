@@ -333,6 +333,11 @@ final class ExecutorView extends AbstractExecutorService implements ScheduledExe
     }
 
     @Override
+    Class<?> functionClass() {
+      return future != null ? future.origin.getClass() : task.getClass();
+    }
+
+    @Override
     public String toString() {
       return "ViewWork[" + task + "]";
     }
@@ -351,11 +356,14 @@ final class ExecutorView extends AbstractExecutorService implements ScheduledExe
     private volatile long time;
     /** I: 0 one-shot; &gt; 0 fixed rate; &lt; 0 fixed delay (negated). */
     private final long period;
+    /** I: the Runnable or Callable the user gave (traces name its class). */
+    final Object origin;
     /** V: handed to the workqueue (a task is never submitted twice through execute). */
     volatile boolean submitted;
 
     Task(ExecutorView view, Runnable runnable, V value, long time, long period) {
       super(runnable, value);
+      this.origin = runnable;
       this.work = new ViewWork(view, this, this);
       this.time = time;
       this.period = period;
@@ -363,6 +371,7 @@ final class ExecutorView extends AbstractExecutorService implements ScheduledExe
 
     Task(ExecutorView view, Callable<V> callable, long time, long period) {
       super(callable);
+      this.origin = callable;
       this.work = new ViewWork(view, this, this);
       this.time = time;
       this.period = period;

@@ -217,6 +217,7 @@ final class PoolWorkqueue {
     // INACTIVE is cleared on the word; the item stays owned (PENDING) and pointed at this pwq.
     work.setWorkPwq(this, work.data & ~(Work.WORK_STRUCT_INACTIVE | Work.WORK_STRUCT_PWQ
         | Work.WORK_STRUCT_PENDING));
+    Events.activateWork(wq, work, pool);
   }
 
   /** {@code pwq_activate_first_inactive}. Pool lock held. */

@@ -335,6 +335,7 @@ final class SamplingTick implements Runnable {
           pwq.addStat(PoolWorkqueue.PWQ_STAT_CM_WAKEUP, 1);
         }
         reportHog(w.currentFunc, thresh);
+        Events.cpuIntensive(pwq.wq, w.currentWork, pool, thresh);
       }
     } finally {
       pool.lock.unlock();
@@ -406,13 +407,7 @@ final class SamplingTick implements Runnable {
     for (int i = 0; i < stalled.size(); i++) {
       lockups.incrementAndGet();
       WorkerPool pool = stalled.get(i);
-      LockupEvent event = new LockupEvent();
-      if (event.isEnabled()) {
-        event.poolId = pool.id;
-        event.pool = pool.describe();
-        event.stuckFor = stuck.get(i);
-        event.commit();
-      }
+      Events.lockup(pool, stuck.get(i));
       try {
         system.lockupHandler.accept(new WorkqueueSystem.Lockup(pool.id, pool.describe(),
             java.time.Duration.ofNanos(stuck.get(i)), text));

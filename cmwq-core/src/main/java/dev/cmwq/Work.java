@@ -245,6 +245,17 @@ public class Work {
     return functionName(fn) + "@" + Integer.toHexString(System.identityHashCode(this));
   }
 
+  /** The class that stands for a work function: a Runnable's own class, else the function's. */
+  static Class<?> functionClass(WorkFunction fn) {
+    return fn instanceof RunnableFunction ? ((RunnableFunction) fn).task.getClass()
+        : fn.getClass();
+  }
+
+  /** The class traces name for this item's function (executor views name the user's task). */
+  Class<?> functionClass() {
+    return functionClass(fn);
+  }
+
   /**
    * The name dumps and traces use for a work function ({@code %ps}): the class without its
    * package, lambdas shortened to their defining class ({@code Demo$$Lambda}).
@@ -253,8 +264,7 @@ public class Work {
     if (fn == null) {
       return "null";
     }
-    Class<?> c = fn instanceof RunnableFunction ? ((RunnableFunction) fn).task.getClass() : fn.getClass();
-    String name = c.getName();
+    String name = functionClass(fn).getName();
     int lambda = name.indexOf("$$Lambda");
     if (lambda >= 0) {
       name = name.substring(0, lambda) + "$$Lambda";

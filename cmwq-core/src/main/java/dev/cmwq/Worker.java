@@ -357,6 +357,8 @@ final class Worker {
     }
     WorkFunction fn = currentFunc;
     pool.lock.unlock();
+    Events.ExecuteWork trace = counted ? Events.executeStart() : null;
+    Class<?> traced = trace != null ? work.functionClass() : null;
     Throwable failure = null;
     try {
       fn.run(work);
@@ -364,6 +366,9 @@ final class Worker {
       failure = t;
     }
     Thread.interrupted(); // interrupts do not outlive the item
+    if (trace != null) {
+      Events.executeEnd(trace, wq, traced, pool, failure != null);
+    }
     if (failure != null) {
       wq.handleException(work, failure);
     }

@@ -89,6 +89,8 @@ public final class Workqueue implements Executor, AutoCloseable {
   volatile int flags;
   /** {@code wq->mutex}: flush state, pwq list, max_active. */
   final MutexLock mutex;
+  /** V: the MBean's name while registered ({@code javax.management.ObjectName}), else null. */
+  volatile Object mbean;
   /** WR: linked pwqs, oldest first (copy on write). */
   private volatile PoolWorkqueue[] pwqs = new PoolWorkqueue[0];
   /** WR: pwq of every CPU slot (a new array is published per attribute change). */
@@ -184,6 +186,7 @@ public final class Workqueue implements Executor, AutoCloseable {
     } finally {
       system.poolMutex.unlock();
     }
+    system.workqueueCreated(wq);
     return wq;
   }
 
@@ -322,6 +325,8 @@ public final class Workqueue implements Executor, AutoCloseable {
   void doQueueWork(int reqCpu, Work work) {
     Worker self = Worker.current();
     boolean unbound = (flags & WQ_UNBOUND) != 0;
+    WorkerPool queuedOn;
+    boolean active;
     for (int spins = 0; ; spins++) {
       int cpu = reqCpu;
       if (cpu == ANY_CPU) {
@@ -368,7 +373,8 @@ public final class Workqueue implements Executor, AutoCloseable {
         int color = pwq.workColor;
         pwq.nrInFlight[color]++;
         long workFlags = Work.colorFlags(color);
-        if (pwq.inactiveWorks.isEmpty() && pwq.tryincNrActive(false)) {
+        active = pwq.inactiveWorks.isEmpty() && pwq.tryincNrActive(false);
+        if (active) {
           if (pool.worklist.isEmpty()) {
             pool.worklistFilling();
           }
@@ -377,11 +383,14 @@ public final class Workqueue implements Executor, AutoCloseable {
         } else {
           pwq.insertWork(work, pwq.inactiveWorks, workFlags | Work.WORK_STRUCT_INACTIVE);
         }
-        return;
+        queuedOn = pool;
+        break;
       } finally {
         pool.lock.unlock();
       }
     }
+    // The item may be running already; the event reads only its immutable function.
+    Events.queueWork(this, work, reqCpu, queuedOn, active);
   }
 
   /** {@code is_chained_work}: the caller is a worker executing an item of this workqueue. */
@@ -814,6 +823,7 @@ public final class Workqueue implements Executor, AutoCloseable {
     } finally {
       system.poolMutex.unlock();
     }
+    system.workqueueDestroyed(this);
     // Drop the base references; the slots keep pointing at the pwqs so that a late queue
     // attempt still finds a pool to lock and is rejected by the DESTROYING check.
     for (PoolWorkqueue pwq : cpuPwq) {
@@ -1187,6 +1197,11 @@ public final class Workqueue implements Executor, AutoCloseable {
   }
 
   // ---- queries ----------------------------------------------------------------------------
+
+  /** The pwq queueing on {@code cpu} uses now (a lock-free snapshot). */
+  PoolWorkqueue pwqForCpu(int cpu) {
+    return cpuPwq[cpu];
+  }
 
   /**
    * {@code workqueue_congested}: whether items wait for an active slot on {@code cpu}'s pwq

@@ -89,6 +89,18 @@ public final class WorkqueueSystem implements AutoCloseable {
   private volatile boolean freezing;
   /** I: this is {@link #getDefault()}. */
   private final boolean isDefault;
+  /** I: the name JMX uses ({@code "default"} for {@link #getDefault()}). */
+  private final String name;
+  /** I: whether MBeans are registered for the system and its workqueues. */
+  private final boolean jmx;
+  /** V: the system's MBean name, null when not registered ({@code javax.management.ObjectName}). */
+  private volatile Object mbean;
+  /** V: workqueue lifecycle observers. */
+  private final java.util.List<WorkqueueListener> listeners =
+      new java.util.concurrent.CopyOnWriteArrayList<>();
+  /** Numbers unnamed systems. */
+  private static final java.util.concurrent.atomic.AtomicInteger SYSTEMS =
+      new java.util.concurrent.atomic.AtomicInteger();
 
   /** V: pwq releases started (tests of the release path). */
   final AtomicLong releasesStarted = new AtomicLong();
@@ -120,6 +132,9 @@ public final class WorkqueueSystem implements AutoCloseable {
     this.idleTimeoutNanos = b.idleWorkerTimeout.toNanos();
     this.powerEfficient = b.powerEfficient;
     this.isDefault = b.isDefault;
+    this.name = b.name != null ? b.name
+        : b.isDefault ? Jmx.DEFAULT_SYSTEM : "cmwq-" + SYSTEMS.incrementAndGet();
+    this.jmx = b.jmx;
     this.unboundCpumask = topology.possible();
     // The release worker comes first: pwqs may be released from the very first failure path.
     this.releaseWorker = KthreadWorker.create("pool_workqueue_release", threadFactory);
@@ -163,6 +178,13 @@ public final class WorkqueueSystem implements AutoCloseable {
     } catch (RuntimeException | Error e) {
       shutdown();
       throw e;
+    }
+    if (jmx) {
+      try {
+        mbean = Jmx.registerSystem(this);
+      } catch (LinkageError e) {
+        Warn.once("jmx-unavailable", "workqueue: JMX beans are off (" + e + ")");
+      }
     }
   }
 
@@ -476,6 +498,82 @@ public final class WorkqueueSystem implements AutoCloseable {
     tick.stop();
     timers.close();
     releaseWorker.destroy();
+    Object bean = mbean;
+    if (bean != null) {
+      mbean = null;
+      Jmx.unregister((javax.management.ObjectName) bean);
+    }
+  }
+
+  /** The system's name: what JMX object names and dumps call it. */
+  public String name() {
+    return name;
+  }
+
+  // ---- workqueue lifecycle observers ---------------------------------------------------------
+
+  /**
+   * Observes workqueues being created and destroyed (metrics binders, tools). Callbacks run on
+   * the thread that created or destroyed the workqueue, with no engine lock held; an exception
+   * is logged and otherwise ignored.
+   */
+  public interface WorkqueueListener {
+    /** {@code wq} was created and can be used. */
+    default void created(Workqueue wq) {}
+
+    /** {@code wq} was destroyed (also when its system closes). */
+    default void destroyed(Workqueue wq) {}
+  }
+
+  /** Adds {@code listener}; it hears about workqueues created or destroyed from now on. */
+  public void addWorkqueueListener(WorkqueueListener listener) {
+    listeners.add(Checks.notNull(listener, "listener"));
+  }
+
+  /** Removes {@code listener} (no-op if it was not added). */
+  public void removeWorkqueueListener(WorkqueueListener listener) {
+    listeners.remove(listener);
+  }
+
+  /** After {@code alloc_workqueue}: the MBean and the listeners. No engine lock held. */
+  void workqueueCreated(Workqueue wq) {
+    if (jmx) {
+      try {
+        wq.mbean = Jmx.registerWorkqueue(wq);
+      } catch (LinkageError e) {
+        Warn.once("jmx-unavailable", "workqueue: JMX beans are off (" + e + ")");
+      }
+      if ((wq.flags & Workqueue.__WQ_DESTROYING) != 0) {
+        jmxUnregister(wq); // a destroy raced with the registration
+      }
+    }
+    for (WorkqueueListener l : listeners) {
+      try {
+        l.created(wq);
+      } catch (RuntimeException e) {
+        Warn.always("workqueue: listener " + l + " failed on creation of " + wq.name(), e);
+      }
+    }
+  }
+
+  /** After {@code destroy_workqueue}. No engine lock held. */
+  void workqueueDestroyed(Workqueue wq) {
+    jmxUnregister(wq);
+    for (WorkqueueListener l : listeners) {
+      try {
+        l.destroyed(wq);
+      } catch (RuntimeException e) {
+        Warn.always("workqueue: listener " + l + " failed on destruction of " + wq.name(), e);
+      }
+    }
+  }
+
+  private void jmxUnregister(Workqueue wq) {
+    Object name = wq.mbean;
+    if (name != null) {
+      wq.mbean = null;
+      Jmx.unregister((javax.management.ObjectName) name);
+    }
   }
 
   boolean isClosing() {
@@ -647,6 +745,8 @@ public final class WorkqueueSystem implements AutoCloseable {
     private Duration idleWorkerTimeout = DEFAULT_IDLE_WORKER_TIMEOUT;
     private boolean powerEfficient;
     private boolean isDefault;
+    private String name;
+    private boolean jmx = true;
 
     Builder() {}
 
@@ -714,6 +814,30 @@ public final class WorkqueueSystem implements AutoCloseable {
      */
     public Builder idleWorkerTimeout(Duration timeout) {
       this.idleWorkerTimeout = Checks.positive(timeout, "idleWorkerTimeout");
+      return this;
+    }
+
+    /**
+     * The system's name in JMX object names (default: {@code cmwq-<n>}; the default system is
+     * {@code default}).
+     *
+     * @throws IllegalArgumentException if blank
+     */
+    public Builder name(String name) {
+      Checks.notNull(name, "name");
+      if (name.isBlank()) {
+        throw new IllegalArgumentException("name: \"" + name + "\" (expected: not blank)");
+      }
+      this.name = name;
+      return this;
+    }
+
+    /**
+     * Whether the system and its workqueues get MBeans on the platform MBeanServer (default:
+     * true). See {@code dev.cmwq.Jmx} for names and attributes.
+     */
+    public Builder jmx(boolean on) {
+      this.jmx = on;
       return this;
     }
 

@@ -233,7 +233,7 @@ class ExecutorViewTest {
     }, wq);
     assertThat(result.get(SEC, TimeUnit.MILLISECONDS)).isEqualTo(42);
     assertThat(threads).hasSize(3).allMatch(n -> n.startsWith("kworker/u"), "on kworkers");
-    assertThat(wq.stats().completed()).isGreaterThanOrEqualTo(4);
+    await("four items completed", () -> wq.stats().completed() >= 4);
   }
 
   @Test

@@ -16,4 +16,29 @@ public final class BenchAccess {
   public static int armedTimers(WorkqueueSystem sys) {
     return sys.timers.size();
   }
+
+  /** The pool {@code wq} uses on {@code cpu}. */
+  public static Object pool(Workqueue wq, int cpu) {
+    return wq.pwqForCpu(cpu).pool;
+  }
+
+  /**
+   * What the engine runs for tracing one queued and executed item: the queue (and activation)
+   * event and the execution event's start and end. Returns whether anything was recorded.
+   */
+  public static boolean traceQueueAndExecute(Workqueue wq, Work work, Object pool) {
+    WorkerPool p = (WorkerPool) pool;
+    Events.queueWork(wq, work, Workqueue.ANY_CPU, p, true);
+    Events.ExecuteWork e = Events.executeStart();
+    if (e != null) {
+      Events.executeEnd(e, wq, Work.class, p, false);
+      return true;
+    }
+    return false;
+  }
+
+  /** The same call shape with no events: the baseline. */
+  public static boolean untraced(Workqueue wq, Work work, Object pool) {
+    return wq == null || work == null || pool == null;
+  }
 }

@@ -23,6 +23,7 @@ import org.openjdk.jmh.runner.options.OptionsBuilder;
  *
  * <pre>
  * java -cp cmwq-jmh/target/benchmarks.jar dev.cmwq.jmh.PairedMain DelayedWorkRearm [--forks N] [--quick]
+ *     [--jvm-arg ARG]...
  * </pre>
  */
 public final class PairedMain {
@@ -33,16 +34,21 @@ public final class PairedMain {
     String bench = "DelayedWorkRearm";
     int forks = -1;
     boolean quick = false;
+    List<String> jvmArgs = new ArrayList<>();
     for (int i = 0; i < args.length; i++) {
       switch (args[i]) {
         case "--forks" -> forks = Integer.parseInt(args[++i]);
         case "--quick" -> quick = true;
+        case "--jvm-arg" -> jvmArgs.add(args[++i]);
         default -> bench = args[i];
       }
     }
     ChainedOptionsBuilder ob = new OptionsBuilder().include("dev\\.cmwq\\.jmh\\." + bench + "\\.paired$");
     if (forks > 0) {
       ob.forks(forks);
+    }
+    if (!jvmArgs.isEmpty()) {
+      ob.jvmArgsAppend(jvmArgs.toArray(new String[0]));
     }
     if (quick) {
       ob.forks(1).warmupIterations(1).measurementIterations(3);
@@ -54,7 +60,7 @@ public final class PairedMain {
     for (RunResult rr : results) {
       String name = rr.getParams().getBenchmark();
       name = name.substring(name.lastIndexOf('.', name.lastIndexOf('.') - 1) + 1);
-      for (String peer : new String[] {"stpe", "netty"}) {
+      for (String peer : peers(rr)) {
         List<Double> forkMedians = new ArrayList<>();
         double cmwqTotal = 0;
         double peerTotal = 0;
@@ -83,8 +89,8 @@ public final class PairedMain {
         }
         String unit = ops > 0 ? " ns/op" : " ms/round";
         double div = ops > 0 ? ops : Math.max(1, count(rr)) * 1e6;
-        md.append(String.format(Locale.ROOT, "| %s | %.1f%s | %s | %.1f%s | %.3f | %.3f–%.3f |%n",
-            name, cmwqTotal / div, unit, peer, peerTotal / div, unit, median(forkMedians),
+        md.append(String.format(Locale.ROOT, "| %s | %s%s | %s | %s%s | %.3f | %.3f–%.3f |%n",
+            name, num(cmwqTotal / div), unit, peer, num(peerTotal / div), unit, median(forkMedians),
             min(forkMedians), max(forkMedians)));
         if (ops > 0 && peer.equals("stpe")) {
           md.append(String.format(Locale.ROOT, "| %s | %.5f timer wake-ups/op | | | | |%n",
@@ -97,6 +103,24 @@ public final class PairedMain {
         .append(" CPUs\n");
     System.out.println();
     System.out.println(md);
+  }
+
+  /** The sides other than cmwq: every secondary result named {@code <side>Nanos}. */
+  private static List<String> peers(RunResult rr) {
+    List<String> peers = new ArrayList<>();
+    for (String key : rr.getSecondaryResults().keySet()) {
+      String k = key.substring(key.lastIndexOf(':') + 1);
+      if (k.endsWith("Nanos") && !k.equals("cmwqNanos")) {
+        peers.add(k.substring(0, k.length() - "Nanos".length()));
+      }
+    }
+    peers.sort(null);
+    return peers;
+  }
+
+  /** One decimal, or three below 10 (sub-nanosecond sides). */
+  private static String num(double v) {
+    return String.format(Locale.ROOT, v < 10 ? "%.3f" : "%.1f", v);
   }
 
   private static int count(RunResult rr) {
