@@ -2,6 +2,7 @@ package dev.cmwq;
 
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.AbstractExecutorService;
@@ -9,13 +10,16 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Delayed;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ForkJoinPool;
+import java.util.concurrent.Future;
 import java.util.concurrent.FutureTask;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.RunnableScheduledFuture;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -99,6 +103,47 @@ final class ExecutorView extends AbstractExecutorService implements ScheduledExe
   @Override
   protected <T> Task<T> newTaskFor(Callable<T> callable) {
     return new Task<>(this, callable, System.nanoTime(), 0);
+  }
+
+  // The JDK's invokeAll/invokeAny find a null task only when they reach it, and invokeAny may
+  // return before that; the contract says any null element is a NullPointerException.
+
+  @Override
+  public <T> T invokeAny(Collection<? extends Callable<T>> tasks)
+      throws InterruptedException, ExecutionException {
+    return super.invokeAny(noNulls(tasks));
+  }
+
+  @Override
+  public <T> T invokeAny(Collection<? extends Callable<T>> tasks, long timeout, TimeUnit unit)
+      throws InterruptedException, ExecutionException, TimeoutException {
+    Checks.notNull(unit, "unit");
+    return super.invokeAny(noNulls(tasks), timeout, unit);
+  }
+
+  @Override
+  public <T> List<Future<T>> invokeAll(Collection<? extends Callable<T>> tasks)
+      throws InterruptedException {
+    return super.invokeAll(noNulls(tasks));
+  }
+
+  @Override
+  public <T> List<Future<T>> invokeAll(Collection<? extends Callable<T>> tasks, long timeout,
+      TimeUnit unit) throws InterruptedException {
+    Checks.notNull(unit, "unit");
+    return super.invokeAll(noNulls(tasks), timeout, unit);
+  }
+
+  private static <C extends Collection<?>> C noNulls(C tasks) {
+    Checks.notNull(tasks, "tasks");
+    int i = 0;
+    for (Object t : tasks) {
+      if (t == null) {
+        throw new NullPointerException("tasks[" + i + "]");
+      }
+      i++;
+    }
+    return tasks;
   }
 
   @Override
@@ -428,7 +473,7 @@ final class ExecutorView extends AbstractExecutorService implements ScheduledExe
     }
 
     /**
-     * {@link java.util.concurrent.Future#cancel}: also takes a pending item off the workqueue ({@code cancel_work}),
+     * {@link Future#cancel}: also takes a pending item off the workqueue ({@code cancel_work}),
      * so a cancelled task never occupies a worker or a max_active slot.
      */
     @Override

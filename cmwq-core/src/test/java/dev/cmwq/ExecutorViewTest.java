@@ -92,7 +92,14 @@ class ExecutorViewTest {
     withNull.add(() -> 1);
     withNull.add(null);
     assertThatThrownBy(() -> es.invokeAll(withNull)).isInstanceOf(NullPointerException.class);
-    assertThatThrownBy(() -> es.invokeAny(withNull)).isInstanceOf(NullPointerException.class);
+    assertThatThrownBy(() -> es.invokeAny(withNull)).isInstanceOf(NullPointerException.class)
+        .hasMessage("tasks[1]");
+    assertThatThrownBy(() -> es.invokeAny(withNull, 1, TimeUnit.SECONDS))
+        .isInstanceOf(NullPointerException.class);
+    assertThatThrownBy(() -> es.invokeAll(withNull, 1, TimeUnit.SECONDS))
+        .isInstanceOf(NullPointerException.class);
+    assertThatThrownBy(() -> es.invokeAll(List.of(() -> 1), 1, null))
+        .isInstanceOf(NullPointerException.class).hasMessageContaining("unit");
     assertThatThrownBy(() -> es.invokeAny(List.<Callable<Integer>>of()))
         .isInstanceOf(IllegalArgumentException.class);
     assertThatThrownBy(() -> es.schedule((Runnable) null, 1, TimeUnit.SECONDS))
