@@ -3,8 +3,11 @@ package dev.cmwq;
 import java.lang.management.ManagementFactory;
 import java.util.ArrayList;
 import java.util.Iterator;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
+import java.util.function.ToLongFunction;
 import javax.management.Attribute;
 import javax.management.AttributeList;
 import javax.management.AttributeNotFoundException;
@@ -174,8 +177,20 @@ final class Jmx {
 
   /** The MBean of one workqueue: its sysfs directory plus its statistics. */
   static final class WorkqueueBean implements DynamicMBean {
-    private static final String[] STATS = {"started", "completed", "cpuTimeNanos",
-        "cpuIntensive", "cmWakeups", "repatriated", "mayday", "rescued", "failed"};
+    /** The {@link WorkqueueStats} components, by attribute name, in record order. */
+    private static final Map<String, ToLongFunction<WorkqueueStats>> STATS = new LinkedHashMap<>();
+
+    static {
+      STATS.put("started", WorkqueueStats::started);
+      STATS.put("completed", WorkqueueStats::completed);
+      STATS.put("cpuTimeNanos", WorkqueueStats::cpuTimeNanos);
+      STATS.put("cpuIntensive", WorkqueueStats::cpuIntensive);
+      STATS.put("cmWakeups", WorkqueueStats::cmWakeups);
+      STATS.put("repatriated", WorkqueueStats::repatriated);
+      STATS.put("mayday", WorkqueueStats::mayday);
+      STATS.put("rescued", WorkqueueStats::rescued);
+      STATS.put("failed", WorkqueueStats::failed);
+    }
     private static final String[] SCOPES = {"default", "cpu", "smt", "cache", "numa", "system"};
 
     /** I: the workqueue. */
@@ -207,7 +222,7 @@ final class Jmx {
         attrs.add(attr("affinity_strict", SimpleType.BOOLEAN,
             "Workers stay inside their pod", sysfs));
       }
-      for (String s : STATS) {
+      for (String s : STATS.keySet()) {
         attrs.add(attr(s, SimpleType.LONG, "Statistic " + s + " (WorkqueueStats)", false));
       }
       this.info = new OpenMBeanInfoSupport(WorkqueueBean.class.getName(),
@@ -251,28 +266,11 @@ final class Jmx {
     }
 
     private static long stat(WorkqueueStats s, String attribute) throws AttributeNotFoundException {
-      switch (attribute) {
-        case "started":
-          return s.started();
-        case "completed":
-          return s.completed();
-        case "cpuTimeNanos":
-          return s.cpuTimeNanos();
-        case "cpuIntensive":
-          return s.cpuIntensive();
-        case "cmWakeups":
-          return s.cmWakeups();
-        case "repatriated":
-          return s.repatriated();
-        case "mayday":
-          return s.mayday();
-        case "rescued":
-          return s.rescued();
-        case "failed":
-          return s.failed();
-        default:
-          throw new AttributeNotFoundException(attribute);
+      ToLongFunction<WorkqueueStats> f = STATS.get(attribute);
+      if (f == null) {
+        throw new AttributeNotFoundException(attribute);
       }
+      return f.applyAsLong(s);
     }
 
     @Override
@@ -354,7 +352,7 @@ final class Jmx {
       AttributeList list = new AttributeList();
       for (String n : attributes) {
         try {
-          if (List.of(STATS).contains(n)) {
+          if (STATS.containsKey(n)) {
             if (stats == null) {
               stats = wq.stats();
             }
