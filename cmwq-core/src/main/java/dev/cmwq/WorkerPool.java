@@ -94,9 +94,12 @@ final class WorkerPool {
     if (cpu < 0) {
       flags |= POOL_DISASSOCIATED;
     }
-    this.id = Idr.alloc(this);
+    this.id = Idr.reserve();
     this.lock = new PoolLock("pool " + id);
     this.managerReleased = lock.newCondition();
+    // Last: lock-free readers (get_work_pool of an item whose recorded id this pool now reuses)
+    // must never see a pool without its lock. Found by cmwq-stress "attrs".
+    Idr.publish(id, this);
   }
 
   // ---- pool ids (worker_pool_idr) ---------------------------------------------------------
@@ -116,17 +119,22 @@ final class WorkerPool {
     /** Copy-on-write; a volatile array so lock-free readers see fully built pools. */
     static volatile WorkerPool[] table = new WorkerPool[64];
 
-    static synchronized int alloc(WorkerPool pool) {
+    /** Takes the lowest free id; the pool is published under it by {@link #publish}. */
+    static synchronized int reserve() {
       int id = USED.nextClearBit(0);
       if (id >= Work.WORK_OFFQ_POOL_NONE) {
         throw new IllegalStateException("out of worker pool ids");
       }
       USED.set(id);
+      return id;
+    }
+
+    /** Makes a fully constructed pool visible to {@link #byId} (volatile array write). */
+    static synchronized void publish(int id, WorkerPool pool) {
       WorkerPool[] t = table;
       WorkerPool[] n = java.util.Arrays.copyOf(t, Math.max(t.length, Integer.highestOneBit(id) * 2));
       n[id] = pool;
       table = n;
-      return id;
     }
 
     static synchronized void free(int id) {

@@ -88,77 +88,10 @@ public final class TestSupport {
 
   /**
    * The quiescent-state invariants of every pool and pwq ({@code reference §3.10}): waits for
-   * the system to go idle, then checks and returns the violations.
+   * the system to go idle, then checks and returns the violations ({@link Invariants}).
    */
   static List<String> invariantViolations(WorkqueueSystem sys) {
-    // Pending pwq releases may still destroy pools: let them finish, and look at live pools
-    // only (a destroyed pool keeps the manager role for good).
-    sys.releaseWorker.flush();
-    await("pools idle", () -> livePools(sys).stream().allMatch(p -> {
-      p.lock.lock();
-      try {
-        return p.worklist.isEmpty() && p.nrIdle == p.nrWorkers
-            && (p.flags & WorkerPool.POOL_MANAGER_ACTIVE) == 0;
-      } finally {
-        p.lock.unlock();
-      }
-    }));
-    List<WorkerPool> pools = livePools(sys);
-    List<String> v = new ArrayList<>();
-    for (WorkerPool p : pools) {
-      p.lock.lock();
-      try {
-        if (p.nrRunning != 0) {
-          v.add(p + ": nr_running " + p.nrRunning + " with every worker idle");
-        }
-        if (p.idleWorkers().size() != p.nrIdle) {
-          v.add(p + ": idle list has " + p.idleWorkers().size() + " workers, nr_idle " + p.nrIdle);
-        }
-        if (!p.busyWorkers().isEmpty()) {
-          v.add(p + ": busy workers while idle: " + p.busyWorkers());
-        }
-        for (Worker w : p.workers) {
-          if ((w.flags & Worker.WORKER_IDLE) == 0) {
-            v.add(p + ": " + w + " not idle");
-          }
-          if (w.sleeping != Worker.AWAKE) {
-            v.add(p + ": " + w + " still marked sleeping");
-          }
-        }
-      } finally {
-        p.lock.unlock();
-      }
-    }
-    for (Workqueue wq : sys.workqueues()) {
-      for (PoolWorkqueue pwq : wq.pwqs()) {
-        pwq.pool.lock.lock();
-        try {
-          if (pwq.nrActive != 0 || !pwq.inactiveWorks.isEmpty() || pwq.hasInFlight()) {
-            v.add(pwq + ": not empty (active " + pwq.nrActive + ")");
-          }
-          if (pwq.refcnt < 1) {
-            v.add(pwq + ": linked with refcnt " + pwq.refcnt);
-          }
-        } finally {
-          pwq.pool.lock.unlock();
-        }
-      }
-    }
-    return v;
-  }
-
-  private static List<WorkerPool> livePools(WorkqueueSystem sys) {
-    List<WorkerPool> pools = new ArrayList<>(sys.cpuPoolList());
-    pools.addAll(sys.unboundPools());
-    pools.removeIf(p -> {
-      p.lock.lock();
-      try {
-        return p.dead;
-      } finally {
-        p.lock.unlock();
-      }
-    });
-    return pools;
+    return Invariants.quiescentViolations(sys, LONG);
   }
 
   /** Checks the invariants, then closes the system and checks the release bookkeeping. */
