@@ -35,6 +35,7 @@ import java.util.concurrent.locks.LockSupport;
  *
  * <pre>
  * java -cp cmwq-jmh/target/benchmarks.jar dev.cmwq.jmh.EnqueueContention [--forks 5] [--rounds 10] [--items 50000]
+ *     [--out FILE]
  * </pre>
  */
 public final class EnqueueContention {
@@ -48,12 +49,14 @@ public final class EnqueueContention {
     int rounds = 10;
     int items = 50_000;
     boolean child = false;
+    java.nio.file.Path out = null;
     for (int i = 0; i < args.length; i++) {
       switch (args[i]) {
         case "--forks" -> forks = Integer.parseInt(args[++i]);
         case "--rounds" -> rounds = Integer.parseInt(args[++i]);
         case "--items" -> items = Integer.parseInt(args[++i]);
         case "--child" -> child = true;
+        case "--out" -> out = java.nio.file.Path.of(args[++i]);
         default -> throw new IllegalArgumentException("unknown argument: " + args[i]);
       }
     }
@@ -93,7 +96,7 @@ public final class EnqueueContention {
         throw new IllegalStateException("fork " + f + " failed");
       }
     }
-    StringBuilder md = new StringBuilder();
+    StringBuilder md = new StringBuilder("\n### EnqueueContention (benchmark 9)\n\n");
     md.append("| side | items/s (median of forks) | queue call p50 / p90 / p95 ns (median of forks) | cmwq time / side time (median, min–max over forks) | target | met |\n");
     md.append("|---|---|---|---|---|---|\n");
     for (String side : SIDES) {
@@ -117,8 +120,11 @@ public final class EnqueueContention {
         .append(items).append(" items; JDK ").append(System.getProperty("java.version")).append(", ")
         .append(PairedMain.cpuModel()).append(", ").append(Runtime.getRuntime().availableProcessors())
         .append(" CPUs\n");
-    System.out.println();
     System.out.println(md);
+    if (out != null) {
+      java.nio.file.Files.writeString(out, md, java.nio.file.StandardOpenOption.CREATE,
+          java.nio.file.StandardOpenOption.APPEND);
+    }
   }
 
   private static double min(List<Double> xs) {

@@ -97,7 +97,7 @@ public final class PairedMain {
       ob.forks(1).warmupIterations(1).measurementIterations(3);
     }
     Collection<RunResult> results = new Runner(ob.build()).run();
-    StringBuilder md = new StringBuilder();
+    StringBuilder md = new StringBuilder("\n### Paired JMH benchmarks (" + String.join(", ", benches) + ")\n\n");
     md.append("| benchmark | cmwq side | peer | peer value | median ratio cmwq/peer | min–max over forks | target | met |\n");
     md.append("|---|---|---|---|---|---|---|---|\n");
     for (RunResult rr : results) {
@@ -152,7 +152,8 @@ public final class PairedMain {
     System.out.println();
     System.out.println(md);
     if (out != null) {
-      Files.writeString(out, md.toString());
+      Files.writeString(out, md.toString(), java.nio.file.StandardOpenOption.CREATE,
+          java.nio.file.StandardOpenOption.APPEND);
       System.out.println("written to " + out);
     }
   }
