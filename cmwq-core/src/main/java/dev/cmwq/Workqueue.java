@@ -105,10 +105,10 @@ public final class Workqueue implements Executor, AutoCloseable {
   final AtomicInteger nrPwqsToFlush = new AtomicInteger();
   /** WQ to write; read under pool locks: the flusher driving the current colour. */
   volatile WqFlusher firstFlusher;
-  /** WQ: flushers waiting for their colour. */
-  private final ArrayDeque<WqFlusher> flusherQueue = new ArrayDeque<>();
+  /** WQ: flushers waiting for their colour (sized for the usual one; grows on demand). */
+  private final ArrayDeque<WqFlusher> flusherQueue = new ArrayDeque<>(1);
   /** WQ: flushers waiting for a free colour. */
-  private final ArrayDeque<WqFlusher> flusherOverflow = new ArrayDeque<>();
+  private final ArrayDeque<WqFlusher> flusherOverflow = new ArrayDeque<>(1);
   /** WQ: concurrent drain() calls. */
   private int nrDrainers;
   /** WO: live max_active (0 while frozen). */
@@ -123,12 +123,12 @@ public final class Workqueue implements Executor, AutoCloseable {
   private volatile WorkqueueAttrs unboundAttrs;
   /** I: per-node active counts, the last entry for pools spanning nodes; null for per-CPU. */
   private final NodeNrActive[] nodeNrActive;
-  /** WQ: statistics of pwqs already released. */
-  private final long[] retiredStats = new long[PoolWorkqueue.PWQ_NR_STATS];
+  /** WQ: statistics of pwqs already released; null until the first release. */
+  private long[] retiredStats;
   /** MD to write, lock-free reads: the rescuer ({@code wq->rescuer}); null if none or destroyed. */
   volatile Worker rescuer;
   /** MD: pwqs that sent a mayday, in order ({@code wq->maydays}). */
-  final ArrayDeque<PoolWorkqueue> maydays = new ArrayDeque<>();
+  final ArrayDeque<PoolWorkqueue> maydays = new ArrayDeque<>(1);
   /** Completed when the last pwq is released (the kernel frees the workqueue then). */
   final Completion released = new Completion();
 
@@ -1147,6 +1147,9 @@ public final class Workqueue implements Executor, AutoCloseable {
       System.arraycopy(l, i + 1, n, i, l.length - i - 1);
       pwqs = n;
       pwq.linked = false;
+      if (retiredStats == null) {
+        retiredStats = new long[PoolWorkqueue.PWQ_NR_STATS];
+      }
       for (int s = 0; s < retiredStats.length; s++) {
         retiredStats[s] += pwq.stat(s);
       }
@@ -1263,7 +1266,7 @@ public final class Workqueue implements Executor, AutoCloseable {
     long[] s;
     mutex.lock();
     try {
-      s = retiredStats.clone();
+      s = retiredStats != null ? retiredStats.clone() : new long[PoolWorkqueue.PWQ_NR_STATS];
       for (PoolWorkqueue pwq : pwqs) {
         for (int i = 0; i < s.length; i++) {
           s[i] += pwq.stat(i);
