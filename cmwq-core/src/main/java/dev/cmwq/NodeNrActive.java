@@ -16,7 +16,7 @@ final class NodeNrActive {
   /** V: active items of the workqueue on this node. */
   final AtomicInteger nr = new AtomicInteger();
   /** {@code nna->lock}, nested inside pool locks. */
-  final Lockdep.Lock lock = new Lockdep.Lock(Lockdep.LockClass.NNA_LOCK, "nna");
+  final Lockdep.Lock lock = new PoolLock(Lockdep.LockClass.NNA_LOCK, "nna");
   /** N: head of the pending pwqs (links in the pwqs). */
   private PoolWorkqueue pendingHead;
   /** N: tail of the pending pwqs. */

@@ -71,6 +71,46 @@ abstract class BurstPeers implements AutoCloseable {
     }
   }
 
+  /** Creates every named side. */
+  static BurstPeers[] createAll(String[] names, int burst) {
+    BurstPeers[] sides = new BurstPeers[names.length];
+    for (int i = 0; i < names.length; i++) {
+      sides[i] = create(names[i], burst);
+    }
+    return sides;
+  }
+
+  static void closeAll(BurstPeers[] sides) {
+    for (BurstPeers s : sides) {
+      s.close();
+    }
+  }
+
+  /**
+   * One paired invocation: every side runs one burst, starting with side {@code round} modulo
+   * their number so the order rotates; returns each side's nanoseconds, indexed like
+   * {@code sides}.
+   */
+  static long[] runRotated(BurstPeers[] sides, int round) {
+    long[] nanos = new long[sides.length];
+    for (int k = 0; k < sides.length; k++) {
+      int which = (round + k) % sides.length;
+      long t0 = System.nanoTime();
+      sides[which].runBurst();
+      nanos[which] = System.nanoTime() - t0;
+    }
+    return nanos;
+  }
+
+  /** Order violations seen by every side since the last call. */
+  static long takeOrderViolations(BurstPeers[] sides) {
+    long v = 0;
+    for (BurstPeers s : sides) {
+      v += s.orderViolations.getAndSet(0);
+    }
+    return v;
+  }
+
   /** Hands every item of the burst to the implementation. */
   abstract void submitAll();
 

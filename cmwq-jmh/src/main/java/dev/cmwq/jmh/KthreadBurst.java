@@ -60,42 +60,25 @@ public class KthreadBurst {
 
   @Setup(Level.Trial)
   public void setUp() {
-    sides = new BurstPeers[SIDES.length];
-    for (int i = 0; i < SIDES.length; i++) {
-      sides[i] = BurstPeers.create(SIDES[i], BURST);
-    }
+    sides = BurstPeers.createAll(SIDES, BURST);
   }
 
   @TearDown(Level.Trial)
   public void tearDown() {
-    for (BurstPeers s : sides) {
-      s.close();
-    }
+    BurstPeers.closeAll(sides);
   }
 
   /** Every side once, order rotated each invocation. */
   @Benchmark
   @OperationsPerInvocation(BURST)
   public void paired(Sides s) {
-    int r = round++;
-    for (int k = 0; k < sides.length; k++) {
-      int which = (r + k) % sides.length;
-      long t0 = System.nanoTime();
-      sides[which].runBurst();
-      long dt = System.nanoTime() - t0;
-      switch (which) {
-        case 0 -> s.cmwqNanos += dt;
-        case 1 -> s.tpe1Nanos += dt;
-        case 2 -> s.disruptorNanos += dt;
-        default -> s.mpscNanos += dt;
-      }
-    }
+    long[] ns = BurstPeers.runRotated(sides, round++);
+    s.cmwqNanos += ns[0];
+    s.tpe1Nanos += ns[1];
+    s.disruptorNanos += ns[2];
+    s.mpscNanos += ns[3];
     s.ops += BURST;
-    long v = 0;
-    for (BurstPeers side : sides) {
-      v += side.orderViolations.getAndSet(0);
-    }
-    s.orderViolations += v;
+    s.orderViolations += BurstPeers.takeOrderViolations(sides);
   }
 
   /** One side alone, for {@code -prof gc}. */

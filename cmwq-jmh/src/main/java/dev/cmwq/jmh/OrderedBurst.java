@@ -61,43 +61,26 @@ public class OrderedBurst {
 
   @Setup(Level.Trial)
   public void setUp() {
-    sides = new BurstPeers[SIDES.length];
-    for (int i = 0; i < SIDES.length; i++) {
-      sides[i] = BurstPeers.create(SIDES[i], BURST);
-    }
+    sides = BurstPeers.createAll(SIDES, BURST);
   }
 
   @TearDown(Level.Trial)
   public void tearDown() {
-    for (BurstPeers s : sides) {
-      s.close();
-    }
+    BurstPeers.closeAll(sides);
   }
 
   /** Every side once, order rotated each invocation. */
   @Benchmark
   @OperationsPerInvocation(BURST)
   public void paired(Sides s) {
-    int r = round++;
-    for (int k = 0; k < sides.length; k++) {
-      int which = (r + k) % sides.length;
-      long t0 = System.nanoTime();
-      sides[which].runBurst();
-      long dt = System.nanoTime() - t0;
-      switch (which) {
-        case 0 -> s.cmwqNanos += dt;
-        case 1 -> s.guavaSeqNanos += dt;
-        case 2 -> s.tpe1Nanos += dt;
-        case 3 -> s.disruptorNanos += dt;
-        default -> s.mpscNanos += dt;
-      }
-    }
+    long[] ns = BurstPeers.runRotated(sides, round++);
+    s.cmwqNanos += ns[0];
+    s.guavaSeqNanos += ns[1];
+    s.tpe1Nanos += ns[2];
+    s.disruptorNanos += ns[3];
+    s.mpscNanos += ns[4];
     s.ops += BURST;
-    long v = 0;
-    for (BurstPeers side : sides) {
-      v += side.orderViolations.getAndSet(0);
-    }
-    s.orderViolations += v;
+    s.orderViolations += BurstPeers.takeOrderViolations(sides);
   }
 
   /** One side alone, for {@code -prof gc}. */

@@ -62,39 +62,26 @@ public class QueueWorkBurst {
 
   @Setup(Level.Trial)
   public void setUp() {
-    sides = new BurstPeers[SIDES.length];
-    for (int i = 0; i < SIDES.length; i++) {
-      sides[i] = BurstPeers.create(SIDES[i], BURST);
-    }
+    sides = BurstPeers.createAll(SIDES, BURST);
   }
 
   @TearDown(Level.Trial)
   public void tearDown() {
-    for (BurstPeers s : sides) {
-      s.close();
-    }
+    BurstPeers.closeAll(sides);
   }
 
   /** Every side once, order rotated each invocation. */
   @Benchmark
   @OperationsPerInvocation(BURST)
   public void paired(Sides s) {
-    int r = round++;
-    for (int k = 0; k < sides.length; k++) {
-      int which = (r + k) % sides.length;
-      long t0 = System.nanoTime();
-      sides[which].runBurst();
-      long dt = System.nanoTime() - t0;
-      switch (which) {
-        case 0 -> s.cmwqNanos += dt;
-        case 1 -> s.cmwqUnboundNanos += dt;
-        case 2 -> s.tpeNanos += dt;
-        case 3 -> s.fjpNanos += dt;
-        case 4 -> s.guavaSeqNanos += dt;
-        case 5 -> s.disruptorNanos += dt;
-        default -> s.mpscNanos += dt;
-      }
-    }
+    long[] ns = BurstPeers.runRotated(sides, round++);
+    s.cmwqNanos += ns[0];
+    s.cmwqUnboundNanos += ns[1];
+    s.tpeNanos += ns[2];
+    s.fjpNanos += ns[3];
+    s.guavaSeqNanos += ns[4];
+    s.disruptorNanos += ns[5];
+    s.mpscNanos += ns[6];
     s.ops += BURST;
   }
 

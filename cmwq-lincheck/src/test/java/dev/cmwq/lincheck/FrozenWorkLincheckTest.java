@@ -6,7 +6,6 @@ import dev.cmwq.Workqueue;
 import dev.cmwq.WorkqueueSystem;
 import java.time.Duration;
 import org.jetbrains.lincheck.datastructures.Operation;
-import org.jetbrains.lincheck.datastructures.StressOptions;
 import org.jetbrains.lincheck.datastructures.Validate;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
@@ -74,15 +73,7 @@ public class FrozenWorkLincheckTest {
 
   @Test
   void stress() {
-    new StressOptions()
-        .iterations(Integer.getInteger("cmwq.lincheck.iterations", 50))
-        .invocationsPerIteration(Integer.getInteger("cmwq.lincheck.invocations", 2_000))
-        .threads(3)
-        .actorsPerThread(3)
-        .actorsBefore(1)
-        .actorsAfter(1)
-        .verifier(KernelWorkVerifier.Frozen.class)
-        .check(getClass());
+    KernelWorkVerifier.stress(getClass(), KernelWorkVerifier.Frozen.class);
   }
 
   @AfterAll

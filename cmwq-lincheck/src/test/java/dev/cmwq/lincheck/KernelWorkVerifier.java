@@ -10,6 +10,7 @@ import org.jetbrains.kotlinx.lincheck.util.ExceptionResult;
 import org.jetbrains.kotlinx.lincheck.util.LincheckResult;
 import org.jetbrains.kotlinx.lincheck.util.ValueResult;
 import org.jetbrains.kotlinx.lincheck.util.VoidResult;
+import org.jetbrains.lincheck.datastructures.StressOptions;
 import org.jetbrains.lincheck.datastructures.verifier.Verifier;
 
 /**
@@ -62,6 +63,23 @@ public abstract class KernelWorkVerifier implements Verifier {
     public Live(Class<?> sequentialSpecification) {
       super(true);
     }
+  }
+
+  /**
+   * Runs Lincheck's stress mode on {@code test} with {@code verifier}: 3 threads × 3 operations
+   * plus one before and one after, {@code cmwq.lincheck.iterations} (50) scenarios of
+   * {@code cmwq.lincheck.invocations} (2 000) runs each.
+   */
+  static void stress(Class<?> test, Class<? extends KernelWorkVerifier> verifier) {
+    new StressOptions()
+        .iterations(Integer.getInteger("cmwq.lincheck.iterations", 50))
+        .invocationsPerIteration(Integer.getInteger("cmwq.lincheck.invocations", 2_000))
+        .threads(3)
+        .actorsPerThread(3)
+        .actorsBefore(1)
+        .actorsAfter(1)
+        .verifier(verifier)
+        .check(test);
   }
 
   private record Op(String kind, Object result, int thread, int index, int[] clock) {}

@@ -7,7 +7,6 @@ import java.time.Duration;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import org.jetbrains.lincheck.datastructures.Operation;
-import org.jetbrains.lincheck.datastructures.StressOptions;
 import org.jetbrains.lincheck.datastructures.Validate;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
@@ -127,15 +126,7 @@ public class LiveWorkLincheckTest {
 
   @Test
   void stress() {
-    new StressOptions()
-        .iterations(Integer.getInteger("cmwq.lincheck.iterations", 50))
-        .invocationsPerIteration(Integer.getInteger("cmwq.lincheck.invocations", 2_000))
-        .threads(3)
-        .actorsPerThread(3)
-        .actorsBefore(1)
-        .actorsAfter(1)
-        .verifier(KernelWorkVerifier.Live.class)
-        .check(getClass());
+    KernelWorkVerifier.stress(getClass(), KernelWorkVerifier.Live.class);
   }
 
   @AfterAll
