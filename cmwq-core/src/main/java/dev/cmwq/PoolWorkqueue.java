@@ -48,8 +48,11 @@ final class PoolWorkqueue {
   int flushColor = -1;
   /** L: references; see the class comment. */
   int refcnt = 1;
-  /** L: per colour, items (and barriers) queued or executing. */
-  final int[] nrInFlight = new int[Work.WORK_NR_COLORS];
+  /**
+   * L: per colour, items (and barriers) queued or executing; null until the first item (an
+   * idle workqueue's pwqs stay small: ThreadEconomy).
+   */
+  private int[] nrInFlight;
   /** L: items counted against max_active (on the worklist, scheduled or executing). */
   int nrActive;
   /** L: items waiting for an active slot, FIFO. */
@@ -66,8 +69,11 @@ final class PoolWorkqueue {
   boolean onMayday;
   /** WQ: linked on {@code wq.pwqs}. */
   boolean linked;
-  /** L to write (through {@link #addStat}); opaque reads from any thread. */
-  final long[] stats = new long[PWQ_NR_STATS];
+  /**
+   * L to write (through {@link #addStat}); opaque reads of the elements from any thread. Null
+   * until the first statistic; volatile so that a reader that sees the array sees it zeroed.
+   */
+  private volatile long[] stats;
 
   PoolWorkqueue(Workqueue wq, WorkerPool pool) {
     this.wq = wq;
@@ -79,12 +85,37 @@ final class PoolWorkqueue {
 
   /** Adds to a counter. Pool lock held. */
   void addStat(int stat, long delta) {
-    STATS.setOpaque(stats, stat, (long) STATS.getOpaque(stats, stat) + delta);
+    assert pool.lock.isHeldByCurrentThread();
+    long[] s = stats;
+    if (s == null) {
+      s = new long[PWQ_NR_STATS];
+      stats = s;
+    }
+    STATS.setOpaque(s, stat, (long) STATS.getOpaque(s, stat) + delta);
   }
 
   /** Reads a counter from any thread. */
   long stat(int stat) {
-    return (long) STATS.getOpaque(stats, stat);
+    long[] s = stats;
+    return s == null ? 0 : (long) STATS.getOpaque(s, stat);
+  }
+
+  // ---- flush colours ----------------------------------------------------------------------
+
+  /** Items of {@code color} queued or executing. Pool lock held. */
+  int inFlight(int color) {
+    int[] n = nrInFlight;
+    return n == null ? 0 : n[color];
+  }
+
+  /** Counts one more item of {@code color}. Pool lock held. */
+  void incInFlight(int color) {
+    int[] n = nrInFlight;
+    if (n == null) {
+      n = new int[Work.WORK_NR_COLORS];
+      nrInFlight = n;
+    }
+    n[color]++;
   }
 
   // ---- references -------------------------------------------------------------------------
@@ -177,7 +208,7 @@ final class PoolWorkqueue {
       color = Work.colorOf(bits);
       target.setLinked();
     }
-    nrInFlight[color]++;
+    incInFlight(color);
     insertWork(barr, head, flags | Work.colorFlags(color));
   }
 
@@ -251,8 +282,9 @@ final class PoolWorkqueue {
     if ((workData & Work.WORK_STRUCT_INACTIVE) == 0) {
       decNrActive();
     }
-    nrInFlight[color]--;
-    if (color == flushColor && nrInFlight[color] == 0) {
+    int[] n = nrInFlight; // allocated by the increment this decrement matches
+    n[color]--;
+    if (color == flushColor && n[color] == 0) {
       // This pwq is done with the colour being flushed.
       flushColor = -1;
       if (wq.nrPwqsToFlush.decrementAndGet() == 0) {
@@ -269,7 +301,11 @@ final class PoolWorkqueue {
 
   /** Whether any colour has items in flight. Pool lock held. */
   boolean hasInFlight() {
-    for (int n : nrInFlight) {
+    int[] counts = nrInFlight;
+    if (counts == null) {
+      return false;
+    }
+    for (int n : counts) {
       if (n != 0) {
         return true;
       }

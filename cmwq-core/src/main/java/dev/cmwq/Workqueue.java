@@ -105,10 +105,10 @@ public final class Workqueue implements Executor, AutoCloseable {
   final AtomicInteger nrPwqsToFlush = new AtomicInteger();
   /** WQ to write; read under pool locks: the flusher driving the current colour. */
   volatile WqFlusher firstFlusher;
-  /** WQ: flushers waiting for their colour (sized for the usual one; grows on demand). */
-  private final ArrayDeque<WqFlusher> flusherQueue = new ArrayDeque<>(1);
-  /** WQ: flushers waiting for a free colour. */
-  private final ArrayDeque<WqFlusher> flusherOverflow = new ArrayDeque<>(1);
+  /** WQ: flushers waiting for their colour; null until this workqueue is first flushed. */
+  private ArrayDeque<WqFlusher> flusherQueue;
+  /** WQ: flushers waiting for a free colour; null until this workqueue is first flushed. */
+  private ArrayDeque<WqFlusher> flusherOverflow;
   /** WQ: concurrent drain() calls. */
   private int nrDrainers;
   /** WO: live max_active (0 while frozen). */
@@ -128,7 +128,7 @@ public final class Workqueue implements Executor, AutoCloseable {
   /** MD to write, lock-free reads: the rescuer ({@code wq->rescuer}); null if none or destroyed. */
   volatile Worker rescuer;
   /** MD: pwqs that sent a mayday, in order ({@code wq->maydays}). */
-  final ArrayDeque<PoolWorkqueue> maydays = new ArrayDeque<>(1);
+  final ArrayDeque<PoolWorkqueue> maydays;
   /** Completed when the last pwq is released (the kernel frees the workqueue then). */
   final Completion released = new Completion();
 
@@ -144,6 +144,8 @@ public final class Workqueue implements Executor, AutoCloseable {
     this.minActive = Math.min(maxActive, WQ_DFL_MIN_ACTIVE);
     this.savedMinActive = this.minActive;
     this.cpuPwq = new PoolWorkqueue[system.nrCpus];
+    // Only a workqueue with a rescuer is ever put on a mayday list.
+    this.maydays = (flags & WQ_MEM_RECLAIM) != 0 ? new ArrayDeque<>(1) : null;
     if ((flags & WQ_UNBOUND) != 0) {
       int nodes = system.topology.nodes();
       nodeNrActive = new NodeNrActive[nodes + 1];
@@ -371,7 +373,7 @@ public final class Workqueue implements Executor, AutoCloseable {
               + cpu + " has 0 refcnt");
         }
         int color = pwq.workColor;
-        pwq.nrInFlight[color]++;
+        pwq.incInFlight(color);
         long workFlags = Work.colorFlags(color);
         active = pwq.inactiveWorks.isEmpty() && pwq.tryincNrActive(false);
         if (active) {
@@ -585,6 +587,10 @@ public final class Workqueue implements Executor, AutoCloseable {
     WqFlusher me = new WqFlusher();
     mutex.lock();
     try {
+      if (flusherQueue == null) {
+        flusherQueue = new ArrayDeque<>(1);
+        flusherOverflow = new ArrayDeque<>(1);
+      }
       int next = nextColor(workColor);
       if (next != flushColor) {
         // A colour is free: the current work colour becomes ours, and work_color advances.
@@ -670,7 +676,7 @@ public final class Workqueue implements Executor, AutoCloseable {
           current = pwq.pool;
           current.lock.lock();
         }
-        if (flushColor >= 0 && pwq.nrInFlight[flushColor] != 0) {
+        if (flushColor >= 0 && pwq.inFlight(flushColor) != 0) {
           pwq.flushColor = flushColor;
           nrPwqsToFlush.incrementAndGet();
           wait = true;
