@@ -50,6 +50,10 @@ public final class ThreadEconomy {
       ns.add(1_000);
       ns.add(10_000);
     }
+    // A throwaway pass first: class loading, JIT and the first pools would otherwise land in
+    // (or be freed during) the first measurement.
+    cmwq(500);
+    guavaSeq(500);
     List<Result> results = new ArrayList<>();
     for (int n : ns) {
       results.add(cmwq(n));
