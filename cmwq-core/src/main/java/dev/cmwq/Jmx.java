@@ -308,13 +308,7 @@ final class Jmx {
           }
           case "cpumask": {
             String text = typed(attribute, String.class, "a hex cpumask such as ff,ffffffff");
-            CpuMask m;
-            try {
-              m = CpuMask.parseHex(text);
-            } catch (IllegalArgumentException e) {
-              throw new InvalidAttributeValueException(e.getMessage());
-            }
-            wq.applyAttrs(wq.attrs().withCpumask(m));
+            wq.applyAttrs(wq.attrs().withCpumask(CpuMask.parseHex(text)));
             break;
           }
           case "affinity_scope": {

@@ -105,19 +105,7 @@ final class SamplingTick implements Runnable {
     stopped = true;
     Thread t = thread;
     if (t != null) {
-      boolean interrupted = false;
-      while (t.isAlive()) {
-        // Repeatedly: a single unpark can be swallowed by a lock acquisition in the loop.
-        LockSupport.unpark(t);
-        try {
-          t.join(10);
-        } catch (InterruptedException e) {
-          interrupted = true;
-        }
-      }
-      if (interrupted) {
-        Thread.currentThread().interrupt();
-      }
+      Worker.unparkUntilExit(t);
     }
   }
 

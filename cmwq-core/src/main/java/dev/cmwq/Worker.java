@@ -490,11 +490,19 @@ final class Worker {
   /** Stops a rescuer ({@code kthread_stop}) and waits for its thread to exit. */
   void stopRescuer() {
     rescuerStop = true;
+    unparkUntilExit(thread);
+  }
+
+  /**
+   * Unparks {@code t} until it has exited, repeatedly (a single unpark can be swallowed by a
+   * lock acquisition in its loop); an interrupt meanwhile is kept for the caller.
+   */
+  static void unparkUntilExit(Thread t) {
     boolean interrupted = false;
-    while (thread.isAlive()) {
-      LockSupport.unpark(thread);
+    while (t.isAlive()) {
+      LockSupport.unpark(t);
       try {
-        thread.join(10);
+        t.join(10);
       } catch (InterruptedException e) {
         interrupted = true;
       }

@@ -33,10 +33,17 @@ abstract class BurstPeers implements AutoCloseable {
   final int burst;
   /** Completed bodies; the one that completes a burst unparks the waiting producer. */
   final AtomicLong done = new AtomicLong();
+  /** Written by the producer before it submits a burst; read by the bodies. */
   volatile long target;
+  /** Written by the producer before it submits a burst; read by the bodies. */
   volatile Thread waiter;
-  /** Order check for the ordered sides: the next sequence number expected, -1 once broken. */
+  /** Items that ran out of queueing order (ordered sides). */
   final AtomicInteger orderViolations = new AtomicInteger();
+  /**
+   * The next sequence number an ordered side must run. Plain: only the running item touches it,
+   * an ordered side runs one item at a time, and its queue orders one item's end before the
+   * next one's start (a broken order shows up as a violation, not as a data race to hide).
+   */
   int expectedSeq;
 
   BurstPeers(String name, int burst) {
@@ -301,6 +308,7 @@ abstract class BurstPeers implements AutoCloseable {
     final Thread consumer;
     /** 1 while the consumer is (about to be) parked. */
     final AtomicInteger sleeping = new AtomicInteger();
+    /** Set by close(); read by the consumer loop. */
     volatile boolean stop;
     final Runnable[] items;
 

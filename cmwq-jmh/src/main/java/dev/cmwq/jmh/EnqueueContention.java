@@ -69,7 +69,8 @@ public final class EnqueueContention {
     Map<String, List<Double>> pcts = new HashMap<>();
     for (int f = 0; f < forks; f++) {
       List<String> cmd = new ArrayList<>(List.of(
-          Path.javaBin(), "-Xms1g", "-Xmx1g", "-XX:+UseParallelGC",
+          java.nio.file.Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+          "-Xms1g", "-Xmx1g", "-XX:+UseParallelGC",
           "-cp", System.getProperty("java.class.path"), EnqueueContention.class.getName(),
           "--child", "--rounds", String.valueOf(rounds), "--items", String.valueOf(items)));
       Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
@@ -102,7 +103,7 @@ public final class EnqueueContention {
     for (String side : SIDES) {
       List<Double> ratios = forkRatios.get(side);
       String ratio = side.equals("cmwq") || ratios == null ? "" : String.format(Locale.ROOT,
-          "%.3f (%.3f–%.3f)", PairedMain.median(ratios), min(ratios), max(ratios));
+          "%.3f (%.3f–%.3f)", PairedMain.median(ratios), PairedMain.min(ratios), PairedMain.max(ratios));
       String target = side.equals("fjp") ? "≤ 1.0" : side.equals("cmwq") ? "p50 ≤ 100, p95 ≤ 500" : "";
       String met = "";
       if (side.equals("fjp") && ratios != null) {
@@ -117,28 +118,10 @@ public final class EnqueueContention {
           ratio, target, met));
     }
     md.append("\n").append(forks).append(" forks × ").append(rounds).append(" rounds × 2 threads × ")
-        .append(items).append(" items; JDK ").append(System.getProperty("java.version")).append(", ")
-        .append(PairedMain.cpuModel()).append(", ").append(Runtime.getRuntime().availableProcessors())
-        .append(" CPUs\n");
+        .append(items).append(" items; ").append(PairedMain.machine()).append('\n');
     System.out.println(md);
     if (out != null) {
-      java.nio.file.Files.writeString(out, md, java.nio.file.StandardOpenOption.CREATE,
-          java.nio.file.StandardOpenOption.APPEND);
-    }
-  }
-
-  private static double min(List<Double> xs) {
-    return xs.stream().mapToDouble(Double::doubleValue).min().orElse(Double.NaN);
-  }
-
-  private static double max(List<Double> xs) {
-    return xs.stream().mapToDouble(Double::doubleValue).max().orElse(Double.NaN);
-  }
-
-  /** The java binary of this JVM. */
-  private static final class Path {
-    static String javaBin() {
-      return java.nio.file.Path.of(System.getProperty("java.home"), "bin", "java").toString();
+      PairedMain.append(out, md);
     }
   }
 

@@ -90,9 +90,10 @@ public final class LocalityBench {
       print("SYSTEM", systemRuns);
       System.out.printf(Locale.ROOT, "%nmedian ratio CACHE/SYSTEM: p50 latency %.3f (min %.3f, max"
           + " %.3f), throughput %.3f (min %.3f, max %.3f); %d rounds of %d items, producer on CPU"
-          + " %d; %s; JDK %s%n", PairedMain.median(latRatios), min(latRatios), max(latRatios),
-          PairedMain.median(tputRatios), min(tputRatios), max(tputRatios), rounds, items,
-          producerCpu, note, System.getProperty("java.version"));
+          + " %d; %s; JDK %s%n", PairedMain.median(latRatios), PairedMain.min(latRatios),
+          PairedMain.max(latRatios), PairedMain.median(tputRatios), PairedMain.min(tputRatios),
+          PairedMain.max(tputRatios), rounds, items, producerCpu, note,
+          System.getProperty("java.version"));
     }
   }
 
@@ -157,11 +158,4 @@ public final class LocalityBench {
         p50[p50.length / 2], p99[p99.length / 2], tput[tput.length / 2], 100 * pod[pod.length / 2]);
   }
 
-  private static double min(List<Double> xs) {
-    return xs.stream().mapToDouble(Double::doubleValue).min().orElse(Double.NaN);
-  }
-
-  private static double max(List<Double> xs) {
-    return xs.stream().mapToDouble(Double::doubleValue).max().orElse(Double.NaN);
-  }
 }

@@ -146,14 +146,11 @@ public final class PairedMain {
             name, (long) violations, violations == 0 ? "yes" : "no"));
       }
     }
-    md.append("\nJDK ").append(System.getProperty("java.version")).append(", ")
-        .append(cpuModel()).append(", ").append(Runtime.getRuntime().availableProcessors())
-        .append(" CPUs\n");
+    md.append('\n').append(machine()).append('\n');
     System.out.println();
     System.out.println(md);
     if (out != null) {
-      Files.writeString(out, md.toString(), java.nio.file.StandardOpenOption.CREATE,
-          java.nio.file.StandardOpenOption.APPEND);
+      append(out, md);
       System.out.println("written to " + out);
     }
   }
@@ -249,12 +246,24 @@ public final class PairedMain {
     return n % 2 == 1 ? s.get(n / 2) : (s.get(n / 2 - 1) + s.get(n / 2)) / 2;
   }
 
-  private static double min(List<Double> xs) {
+  static double min(List<Double> xs) {
     return xs.stream().mapToDouble(Double::doubleValue).min().orElse(Double.NaN);
   }
 
-  private static double max(List<Double> xs) {
+  static double max(List<Double> xs) {
     return xs.stream().mapToDouble(Double::doubleValue).max().orElse(Double.NaN);
+  }
+
+  /** "JDK …, CPU model, N CPUs": printed under every result table. */
+  static String machine() {
+    return "JDK " + System.getProperty("java.version") + ", " + cpuModel() + ", "
+        + Runtime.getRuntime().availableProcessors() + " CPUs";
+  }
+
+  /** Appends a result table to {@code out} (created if missing). */
+  static void append(Path out, CharSequence md) throws java.io.IOException {
+    Files.writeString(out, md, java.nio.file.StandardOpenOption.CREATE,
+        java.nio.file.StandardOpenOption.APPEND);
   }
 
   static String cpuModel() {
