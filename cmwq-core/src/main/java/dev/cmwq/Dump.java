@@ -94,12 +94,12 @@ final class Dump {
     if (pending.length() > 0) {
       sb.append("    pending:").append(pending).append('\n');
     }
-    if (!pwq.inactiveWorks.isEmpty()) {
+    if (pwq.hasInactive()) {
+      WorkList list = pwq.inactiveList();
       StringBuilder inactive = new StringBuilder();
       items = new Items(inactive);
       comma = false;
-      for (Work work = pwq.inactiveWorks.first(); work != null && work != pwq.inactiveWorks;
-          work = work.next) {
+      for (Work work = list.first(); work != null && work != list; work = work.next) {
         items.add(work, comma);
         comma = (work.data & Work.WORK_STRUCT_LINKED) == 0;
       }

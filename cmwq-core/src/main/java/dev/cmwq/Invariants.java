@@ -72,7 +72,7 @@ final class Invariants {
       for (PoolWorkqueue pwq : wq.pwqs()) {
         pwq.pool.lock.lock();
         try {
-          if (pwq.nrActive != 0 || !pwq.inactiveWorks.isEmpty() || pwq.hasInFlight()) {
+          if (pwq.nrActive != 0 || pwq.hasInactive() || pwq.hasInFlight()) {
             v.add(pwq + ": not empty (active " + pwq.nrActive + ")");
           }
           if (pwq.refcnt < 1) {

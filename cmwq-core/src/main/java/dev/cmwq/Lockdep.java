@@ -5,6 +5,8 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.AbstractQueuedSynchronizer;
+import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
@@ -136,11 +138,19 @@ public final class Lockdep {
   }
 
   /**
-   * An engine lock: a {@link ReentrantLock} that reports order violations when checking is
-   * on. Re-entry is still allowed (it is reported), so enabling the checker changes no
-   * behaviour.
+   * An engine lock: reentrant, non-fair, with {@link ReentrantLock}'s semantics, that reports
+   * order violations when checking is on. Re-entry is still allowed (it is reported), so
+   * enabling the checker changes no behaviour.
+   *
+   * <p>It is its own {@link AbstractQueuedSynchronizer} (state = hold count, owner = the
+   * holding thread) rather than a {@code ReentrantLock}, which delegates to a second object:
+   * every workqueue has a mutex and every unbound one a node lock, and the second object was
+   * 32 B of each (ThreadEconomy). The engine never calls the synchronizer methods directly.
    */
-  public static class Lock extends ReentrantLock {
+  public static class Lock extends AbstractQueuedSynchronizer
+      implements java.util.concurrent.locks.Lock {
+    private static final long serialVersionUID = 1L;
+
     final LockClass cls;
     private final String name;
 
@@ -154,6 +164,50 @@ public final class Lockdep {
       return cls + " " + name;
     }
 
+    // ---- the synchronizer (ReentrantLock.Sync's rules) ----------------------------------
+
+    @Override
+    protected final boolean tryAcquire(int acquires) {
+      Thread current = Thread.currentThread();
+      int c = getState();
+      if (c == 0) {
+        if (compareAndSetState(0, acquires)) {
+          setExclusiveOwnerThread(current);
+          return true;
+        }
+      } else if (getExclusiveOwnerThread() == current) {
+        int next = c + acquires;
+        if (next < 0) {
+          throw new Error("Maximum lock count exceeded");
+        }
+        setState(next);
+        return true;
+      }
+      return false;
+    }
+
+    @Override
+    protected final boolean tryRelease(int releases) {
+      if (getExclusiveOwnerThread() != Thread.currentThread()) {
+        throw new IllegalMonitorStateException(describe() + " is not held by "
+            + Thread.currentThread().getName());
+      }
+      int c = getState() - releases;
+      boolean free = c == 0;
+      if (free) {
+        setExclusiveOwnerThread(null);
+      }
+      setState(c); // volatile write: publishes the owner change
+      return free;
+    }
+
+    @Override
+    protected final boolean isHeldExclusively() {
+      return getExclusiveOwnerThread() == Thread.currentThread();
+    }
+
+    // ---- java.util.concurrent.locks.Lock --------------------------------------------------
+
     /**
      * Acquires: one uncontended attempt, else {@link #blockingAcquire()}. Checked and recorded
      * once either way.
@@ -163,7 +217,7 @@ public final class Lockdep {
       if (ENABLED) {
         check(this);
       }
-      if (!super.tryLock()) {
+      if (!tryAcquire(1)) {
         blockingAcquire();
       }
       if (ENABLED) {
@@ -176,14 +230,14 @@ public final class Lockdep {
       rawLock();
     }
 
-    /** {@link ReentrantLock#lock()} without bookkeeping. */
+    /** Blocking acquisition without bookkeeping. */
     protected final void rawLock() {
-      super.lock();
+      acquire(1);
     }
 
-    /** {@link ReentrantLock#tryLock()} without bookkeeping. */
+    /** One non-blocking attempt without bookkeeping. */
     protected final boolean rawTryLock() {
-      return super.tryLock();
+      return tryAcquire(1);
     }
 
     @Override
@@ -191,7 +245,7 @@ public final class Lockdep {
       if (ENABLED) {
         check(this);
       }
-      super.lockInterruptibly();
+      acquireInterruptibly(1);
       if (ENABLED) {
         acquired(this);
       }
@@ -199,7 +253,7 @@ public final class Lockdep {
 
     @Override
     public boolean tryLock() {
-      boolean ok = super.tryLock();
+      boolean ok = tryAcquire(1);
       if (ok && ENABLED) {
         acquired(this);
       }
@@ -208,7 +262,7 @@ public final class Lockdep {
 
     @Override
     public boolean tryLock(long timeout, TimeUnit unit) throws InterruptedException {
-      boolean ok = super.tryLock(timeout, unit);
+      boolean ok = tryAcquireNanos(1, unit.toNanos(timeout));
       if (ok && ENABLED) {
         acquired(this);
       }
@@ -217,10 +271,30 @@ public final class Lockdep {
 
     @Override
     public void unlock() {
-      super.unlock();
+      release(1);
       if (ENABLED) {
         released(this);
       }
+    }
+
+    @Override
+    public Condition newCondition() {
+      return new ConditionObject();
+    }
+
+    /** Whether any thread holds the lock. */
+    public final boolean isLocked() {
+      return getState() != 0;
+    }
+
+    /** Whether the calling thread holds the lock. */
+    public final boolean isHeldByCurrentThread() {
+      return isHeldExclusively();
+    }
+
+    /** The holding thread, or null (dumps; racy). */
+    final Thread owner() {
+      return getExclusiveOwnerThread();
     }
 
     @Override

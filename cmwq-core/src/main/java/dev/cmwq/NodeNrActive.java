@@ -1,6 +1,7 @@
 package dev.cmwq;
 
-import java.util.concurrent.atomic.AtomicInteger;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 
 /**
  * {@code struct wq_node_nr_active} (Linux 6.9+): the active count an unbound workqueue shares
@@ -8,15 +9,25 @@ import java.util.concurrent.atomic.AtomicInteger;
  * each of its per-CPU pwqs. A pwq that cannot get a slot waits on the pending list; every
  * retiring item hands its slot to the first pending pwq, and pwqs rotate round-robin.
  *
- * <p>Lock order: {@code pool.lock} before {@link #lock}.
+ * <p>The object is its own lock ({@code nna->lock}, a spinning {@link PoolLock} of class
+ * NNA_LOCK) and holds its counter in a field: one object per node instead of four
+ * (ThreadEconomy). Lock order: {@code pool.lock} before this lock.
  */
-final class NodeNrActive {
+final class NodeNrActive extends PoolLock {
+  private static final VarHandle NR;
+
+  static {
+    try {
+      NR = MethodHandles.lookup().findVarHandle(NodeNrActive.class, "nr", int.class);
+    } catch (ReflectiveOperationException e) {
+      throw new ExceptionInInitializerError(e);
+    }
+  }
+
   /** WQ to write (wq.mutex), racy reads: this node's share of max_active. */
   volatile int max;
-  /** V: active items of the workqueue on this node. */
-  final AtomicInteger nr = new AtomicInteger();
-  /** {@code nna->lock}, nested inside pool locks. */
-  final Lockdep.Lock lock = new PoolLock(Lockdep.LockClass.NNA_LOCK, "nna");
+  /** V (atomic through {@link #NR}): active items of the workqueue on this node. */
+  private volatile int nr;
   /** N: head of the pending pwqs (links in the pwqs). */
   private PoolWorkqueue pendingHead;
   /** N: tail of the pending pwqs. */
@@ -25,18 +36,24 @@ final class NodeNrActive {
   private volatile int nrPending;
 
   NodeNrActive(int max) {
+    super(Lockdep.LockClass.NNA_LOCK, "nna");
     this.max = max;
+  }
+
+  /** Active items of the workqueue on this node (dumps). */
+  int nrActive() {
+    return nr;
   }
 
   /** {@code tryinc_node_nr_active}: a slot if {@code nr < max}. */
   boolean tryinc() {
     int max = this.max;
     for (;;) {
-      int old = nr.get();
+      int old = nr;
       if (old >= max) {
         return false;
       }
-      if (nr.compareAndSet(old, old + 1)) {
+      if (NR.compareAndSet(this, old, old + 1)) {
         return true;
       }
     }
@@ -58,7 +75,7 @@ final class NodeNrActive {
     if (tryinc()) {
       return true;
     }
-    lock.lock();
+    lock();
     try {
       if (!pwq.onPendingList) {
         addPendingTail(pwq);
@@ -71,7 +88,7 @@ final class NodeNrActive {
       }
       return obtained;
     } finally {
-      lock.unlock();
+      unlock();
     }
   }
 
@@ -81,7 +98,7 @@ final class NodeNrActive {
    * dropped and retaken.
    */
   void decAndActivate(WorkerPool callerPool) {
-    if (nr.decrementAndGet() >= max) {
+    if ((int) NR.getAndAdd(this, -1) - 1 >= max) {
       return;
     }
     if (nrPending != 0) {
@@ -96,7 +113,7 @@ final class NodeNrActive {
    */
   private void activatePendingPwq(WorkerPool callerPool) {
     WorkerPool locked = callerPool;
-    lock.lock();
+    lock();
     try {
       for (;;) {
         PoolWorkqueue pwq = pendingHead;
@@ -107,13 +124,13 @@ final class NodeNrActive {
           locked.lock.unlock();
           locked = pwq.pool;
           if (!locked.lock.tryLock()) {
-            lock.unlock();
+            unlock();
             locked.lock.lock();
-            lock.lock();
+            lock();
             continue;
           }
         }
-        Work work = pwq.inactiveWorks.first();
+        Work work = pwq.firstInactive();
         if (work == null) {
           unlinkPending(pwq); // emptied by cancels
           continue;
@@ -121,9 +138,10 @@ final class NodeNrActive {
         if (tryinc()) {
           pwq.nrActive++;
           pwq.activateWork(work);
-          unlinkPending(pwq);
-          if (!pwq.inactiveWorks.isEmpty()) {
-            addPendingTail(pwq); // round-robin across pwqs
+          if (!pwq.hasInactive()) {
+            unlinkPending(pwq);
+          } else {
+            movePendingTail(pwq); // round-robin across pwqs
           }
           if (pwq.pool != callerPool) {
             pwq.pool.kickPool();
@@ -132,7 +150,7 @@ final class NodeNrActive {
         return;
       }
     } finally {
-      lock.unlock();
+      unlock();
       if (locked != callerPool) {
         locked.lock.unlock();
         callerPool.lock.lock();
@@ -142,13 +160,13 @@ final class NodeNrActive {
 
   /** Removes a released pwq from the pending list. */
   void removePending(PoolWorkqueue pwq) {
-    lock.lock();
+    lock();
     try {
       if (pwq.onPendingList) {
         unlinkPending(pwq);
       }
     } finally {
-      lock.unlock();
+      unlock();
     }
   }
 
@@ -168,6 +186,18 @@ final class NodeNrActive {
     }
     pendingTail = pwq;
     nrPending++;
+  }
+
+  /**
+   * {@code list_move_tail}. A pwq that is already last (an ordered workqueue's only pwq, on every
+   * item of a burst) is left alone: no stores, so the producer reading {@code onPendingList}
+   * under the pool lock keeps its cache line (OrderedBurst).
+   */
+  private void movePendingTail(PoolWorkqueue pwq) {
+    if (pendingTail != pwq) {
+      unlinkPending(pwq);
+      addPendingTail(pwq);
+    }
   }
 
   private void unlinkPending(PoolWorkqueue pwq) {

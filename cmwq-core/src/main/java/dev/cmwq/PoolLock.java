@@ -7,7 +7,7 @@ package dev.cmwq;
  * spins briefly before queueing and parking like a plain {@code ReentrantLock} (which would
  * also allocate a queue node per parked acquisition: {@code BenchGatesTest}).
  */
-final class PoolLock extends Lockdep.Lock {
+class PoolLock extends Lockdep.Lock {
   /** Failed tries before parking; a few microseconds at most. */
   private static final int SPINS = 128;
 

@@ -15,14 +15,15 @@ import java.lang.invoke.VarHandle;
  * barrier holds one more. All references are taken and dropped under {@code pool.lock}. When
  * the last one goes, {@link #unref()} is running with that pool lock held, and releasing needs
  * the workqueue mutex and the global pool mutex (it may destroy a whole pool and join its
- * threads). So {@code unref} only queues {@link #releaseWork} on the system's
+ * threads). So {@code unref} only queues the pwq itself (its embedded release item, {@link
+ * #run()}) on the system's
  * {@code pool_workqueue_release} {@link dev.cmwq.kthread.KthreadWorker}, whose lock is
  * independent of every pool lock. Queueing the release as a work item on a workqueue instead
  * would take a pool lock while one is held: the A-A deadlock that Linux 6.6 (patch 07/24,
  * "workqueue: Use a kthread_worker to release pool_workqueues") removed, and that this design
  * keeps impossible. Checked by {@code ApplyAttrsStormTest}.
  */
-final class PoolWorkqueue {
+final class PoolWorkqueue extends KthreadWork {
   /** Stat indices ({@code enum pool_workqueue_stats}) plus FAILED. */
   static final int PWQ_STAT_STARTED = 0;
   static final int PWQ_STAT_COMPLETED = 1;
@@ -39,13 +40,11 @@ final class PoolWorkqueue {
   final WorkerPool pool;
   /** I: the workqueue. */
   final Workqueue wq;
-  /** I: queued on the release worker when the count reaches zero. */
-  final KthreadWork releaseWork;
 
-  /** L: colour stamped on newly queued items. */
-  int workColor;
+  /** L: colour stamped on newly queued items (0..15; a byte keeps the pwq at 80 B). */
+  byte workColor;
   /** L: colour being flushed, -1 when none. */
-  int flushColor = -1;
+  byte flushColor = -1;
   /** L: references; see the class comment. */
   int refcnt = 1;
   /**
@@ -55,8 +54,12 @@ final class PoolWorkqueue {
   private int[] nrInFlight;
   /** L: items counted against max_active (on the worklist, scheduled or executing). */
   int nrActive;
-  /** L: items waiting for an active slot, FIFO. */
-  final WorkList inactiveWorks = new WorkList();
+  /**
+   * L: items waiting for an active slot, FIFO; null until the first item waits (most pwqs never
+   * hold an inactive item: ThreadEconomy). Read through {@link #firstInactive()}, {@link
+   * #hasInactive()}; written through {@link #inactiveList()}.
+   */
+  private WorkList inactiveWorks;
   /** L: ordered workqueues only: activate nothing until the older pwqs are gone. */
   boolean plugged;
   /** LN: on the node's pending list; volatile because the release path clears it without the pool lock. */
@@ -78,7 +81,6 @@ final class PoolWorkqueue {
   PoolWorkqueue(Workqueue wq, WorkerPool pool) {
     this.wq = wq;
     this.pool = pool;
-    this.releaseWork = new KthreadWork(this::releaseWorkfn);
   }
 
   // ---- statistics -------------------------------------------------------------------------
@@ -139,7 +141,7 @@ final class PoolWorkqueue {
     if (--refcnt > 0) {
       return;
     }
-    pool.system.releaseWorker.queueWork(releaseWork);
+    pool.system.releaseWorker.queueWork(this);
   }
 
   /** {@code put_pwq_unlocked}: takes the pool lock around {@link #unref()}. */
@@ -158,7 +160,8 @@ final class PoolWorkqueue {
    * (destroying the pool at zero), leaves the node's pending list, and frees the workqueue after
    * its last pwq.
    */
-  private void releaseWorkfn() {
+  @Override
+  protected void run() {
     WorkqueueSystem system = pool.system;
     system.noteReleaseStarted(this);
     boolean isLast = false;
@@ -253,7 +256,7 @@ final class PoolWorkqueue {
 
   /** {@code pwq_activate_first_inactive}. Pool lock held. */
   boolean activateFirstInactive(boolean fill) {
-    Work work = inactiveWorks.first();
+    Work work = firstInactive();
     if (work != null && tryincNrActive(fill)) {
       activateWork(work);
       return true;
@@ -287,7 +290,7 @@ final class PoolWorkqueue {
     if (color == flushColor && n[color] == 0) {
       // This pwq is done with the colour being flushed.
       flushColor = -1;
-      if (wq.nrPwqsToFlush.decrementAndGet() == 0) {
+      if (wq.pwqFlushed()) {
         wq.firstFlusher.done.complete();
       }
     }
@@ -296,7 +299,29 @@ final class PoolWorkqueue {
 
   /** {@code pwq_is_empty}: nothing active and nothing waiting. Pool lock held. */
   boolean isEmpty() {
-    return nrActive == 0 && inactiveWorks.isEmpty();
+    return nrActive == 0 && !hasInactive();
+  }
+
+  /** The first inactive item, or null. Pool lock held. */
+  Work firstInactive() {
+    WorkList l = inactiveWorks;
+    return l == null ? null : l.first();
+  }
+
+  /** Whether items wait for an active slot. Pool lock held. */
+  boolean hasInactive() {
+    WorkList l = inactiveWorks;
+    return l != null && !l.isEmpty();
+  }
+
+  /** The inactive list, created for the first item that has to wait. Pool lock held. */
+  WorkList inactiveList() {
+    WorkList l = inactiveWorks;
+    if (l == null) {
+      l = new WorkList();
+      inactiveWorks = l;
+    }
+    return l;
   }
 
   /** Whether any colour has items in flight. Pool lock held. */

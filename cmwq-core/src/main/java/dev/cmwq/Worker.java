@@ -2,6 +2,7 @@ package dev.cmwq;
 
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
+import java.util.ArrayDeque;
 import java.util.concurrent.locks.LockSupport;
 
 /**
@@ -54,6 +55,12 @@ final class Worker {
   final int id;
   /** I: the workqueue a rescuer serves ({@code rescue_wq}); null for pool workers. */
   final Workqueue rescueWq;
+  /**
+   * MD (system mayday lock): a rescuer's list of pwqs that sent a mayday, in order ({@code
+   * wq->maydays}; kept here so that only MEM_RECLAIM workqueues pay for it); null for pool
+   * workers.
+   */
+  final ArrayDeque<PoolWorkqueue> maydays;
   /** V: a rescuer has maydays to look at. */
   private volatile boolean rescuerWake;
   /** V: a rescuer must exit once its mayday list is empty. */
@@ -112,6 +119,7 @@ final class Worker {
     this.pool = pool;
     this.id = id;
     this.rescueWq = null;
+    this.maydays = null;
   }
 
   /**
@@ -122,6 +130,7 @@ final class Worker {
     this.pool = null;
     this.id = -1;
     this.rescueWq = wq;
+    this.maydays = new ArrayDeque<>(1);
     this.flags = WORKER_PREP;
   }
 
@@ -408,7 +417,7 @@ final class Worker {
         system.maydayLock.lock();
         try {
           PoolWorkqueue pwq;
-          while ((pwq = wq.maydays.pollFirst()) != null) {
+          while ((pwq = maydays.pollFirst()) != null) {
             pwq.onMayday = false;
             system.maydayLock.unlock();
             try {
@@ -463,10 +472,11 @@ final class Worker {
           WorkqueueSystem system = pool.system;
           system.maydayLock.lock();
           try {
-            if (pwq.wq.rescuer != null && !pwq.onMayday) {
+            Worker r = pwq.wq.rescuer;
+            if (r != null && !pwq.onMayday) {
               pwq.ref();
               pwq.onMayday = true;
-              pwq.wq.maydays.addLast(pwq);
+              r.maydays.addLast(pwq);
             }
           } finally {
             system.maydayLock.unlock();

@@ -464,7 +464,7 @@ final class WorkerPool {
     }
     pwq.ref();
     pwq.onMayday = true;
-    pwq.wq.maydays.addLast(pwq);
+    r.maydays.addLast(pwq);
     pwq.addStat(PoolWorkqueue.PWQ_STAT_MAYDAY, 1);
     r.wakeRescuer();
   }

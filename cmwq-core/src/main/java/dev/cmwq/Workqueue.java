@@ -3,6 +3,8 @@ package dev.cmwq;
 import dev.cmwq.timer.TimerBase;
 import dev.cmwq.timer.TimerList;
 import java.lang.System.Logger.Level;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.Arrays;
@@ -52,6 +54,21 @@ public final class Workqueue implements Executor, AutoCloseable {
   /** {@code WQ_NAME_LEN}: names are truncated to one less character. */
   static final int WQ_NAME_LEN = 32;
 
+  private static final PoolWorkqueue[] NO_PWQS = new PoolWorkqueue[0];
+  private static final VarHandle NR_PWQS_TO_FLUSH;
+  private static final VarHandle RELEASED;
+
+  static {
+    try {
+      NR_PWQS_TO_FLUSH = MethodHandles.lookup()
+          .findVarHandle(Workqueue.class, "nrPwqsToFlush", int.class);
+      RELEASED = MethodHandles.lookup()
+          .findVarHandle(Workqueue.class, "released", Completion.class);
+    } catch (ReflectiveOperationException e) {
+      throw new ExceptionInInitializerError(e);
+    }
+  }
+
   // Flag bits, kernel values.
   static final int WQ_UNBOUND = 1 << 1;
   static final int WQ_FREEZABLE = 1 << 2;
@@ -92,8 +109,12 @@ public final class Workqueue implements Executor, AutoCloseable {
   /** V: the MBean's name while registered ({@code javax.management.ObjectName}), else null. */
   volatile Object mbean;
   /** WR: linked pwqs, oldest first (copy on write). */
-  private volatile PoolWorkqueue[] pwqs = new PoolWorkqueue[0];
-  /** WR: pwq of every CPU slot (a new array is published per attribute change). */
+  private volatile PoolWorkqueue[] pwqs = NO_PWQS;
+  /**
+   * WR: pwq of every CPU slot (a new array is published per attribute change); null for an
+   * unbound workqueue whose CPUs all share {@link #dflPwq} (one pod; the slots then hold no
+   * references of their own). Read through {@link #pwqForCpu}.
+   */
   private volatile PoolWorkqueue[] cpuPwq;
   /** WR: default pwq of unbound workqueues ({@code dfl_pwq}), null for per-CPU ones. */
   private volatile PoolWorkqueue dflPwq;
@@ -101,8 +122,11 @@ public final class Workqueue implements Executor, AutoCloseable {
   private int workColor;
   /** WQ: oldest colour being flushed. */
   private int flushColor;
-  /** V: pwqs still holding items of the colour being flushed. */
-  final AtomicInteger nrPwqsToFlush = new AtomicInteger();
+  /**
+   * V (atomic through {@link #NR_PWQS_TO_FLUSH}): pwqs still holding items of the colour being
+   * flushed. A field rather than an AtomicInteger: 16 B less per workqueue (ThreadEconomy).
+   */
+  private volatile int nrPwqsToFlush;
   /** WQ to write; read under pool locks: the flusher driving the current colour. */
   volatile WqFlusher firstFlusher;
   /** WQ: flushers waiting for their colour; null until this workqueue is first flushed. */
@@ -121,36 +145,52 @@ public final class Workqueue implements Executor, AutoCloseable {
   private int savedMinActive;
   /** WR: attributes as requested, cpumask restricted to the system's CPUs (unbound only). */
   private volatile WorkqueueAttrs unboundAttrs;
-  /** I: per-node active counts, the last entry for pools spanning nodes; null for per-CPU. */
-  private final NodeNrActive[] nodeNrActive;
+  /**
+   * I: per-node active counts ({@code wq->node_nr_active}), read through {@link
+   * #nodeNrActive(int)}: on a one-node system the single {@link NodeNrActive} itself (it also
+   * serves pools spanning nodes, with the same max), otherwise a {@code NodeNrActive[]} whose
+   * last entry is for pools spanning nodes; null for per-CPU workqueues.
+   */
+  private final Object nodeNrActive;
   /** WQ: statistics of pwqs already released; null until the first release. */
   private long[] retiredStats;
   /** MD to write, lock-free reads: the rescuer ({@code wq->rescuer}); null if none or destroyed. */
   volatile Worker rescuer;
-  /** MD: pwqs that sent a mayday, in order ({@code wq->maydays}). */
-  final ArrayDeque<PoolWorkqueue> maydays;
-  /** Completed when the last pwq is released (the kernel frees the workqueue then). */
-  final Completion released = new Completion();
+  /**
+   * V (set once, by CAS through {@link #RELEASED}): completed when the last pwq is released (the
+   * kernel frees the workqueue then); created on first use by {@link #released()}, as nothing
+   * waits for most workqueues.
+   */
+  private volatile Completion released;
+  /** PL (system pool mutex): links on the system's list of workqueues. */
+  Workqueue listPrev;
+  /** PL: links on the system's list of workqueues. */
+  Workqueue listNext;
 
   private Workqueue(WorkqueueSystem system, String name, int flags, int maxActive,
       ExceptionHandler handler) {
     this.system = system;
     this.name = name;
-    this.mutex = new MutexLock(Lockdep.LockClass.WQ_MUTEX, "wq " + name);
+    this.mutex = new MutexLock(Lockdep.LockClass.WQ_MUTEX, name); // named by the class: no string built
     this.flags = flags;
     this.handler = handler;
     this.maxActive = maxActive;
     this.savedMaxActive = maxActive;
     this.minActive = Math.min(maxActive, WQ_DFL_MIN_ACTIVE);
     this.savedMinActive = this.minActive;
-    this.cpuPwq = new PoolWorkqueue[system.nrCpus];
     // Only a workqueue with a rescuer is ever put on a mayday list.
-    this.maydays = (flags & WQ_MEM_RECLAIM) != 0 ? new ArrayDeque<>(1) : null;
     if ((flags & WQ_UNBOUND) != 0) {
       int nodes = system.topology.nodes();
-      nodeNrActive = new NodeNrActive[nodes + 1];
-      for (int i = 0; i <= nodes; i++) {
-        nodeNrActive[i] = new NodeNrActive(WQ_DFL_MIN_ACTIVE);
+      if (nodes == 1) {
+        // The fallback entry would get the same max as the node's own: one entry for both
+        // (and no array: ThreadEconomy).
+        nodeNrActive = new NodeNrActive(WQ_DFL_MIN_ACTIVE);
+      } else {
+        NodeNrActive[] perNode = new NodeNrActive[nodes + 1];
+        for (int i = 0; i <= nodes; i++) {
+          perNode[i] = new NodeNrActive(WQ_DFL_MIN_ACTIVE);
+        }
+        nodeNrActive = perNode;
       }
     } else {
       nodeNrActive = null;
@@ -237,9 +277,14 @@ public final class Workqueue implements Executor, AutoCloseable {
       try {
         PoolWorkqueue[] tbl = new PoolWorkqueue[system.nrCpus];
         for (int cpu = 0; cpu < tbl.length; cpu++) {
-          tbl[cpu] = new PoolWorkqueue(this, system.cpuPool(cpu, highpri));
-          linkPwq(tbl[cpu]);
+          PoolWorkqueue pwq = new PoolWorkqueue(this, system.cpuPool(cpu, highpri));
+          pwq.workColor = (byte) workColor;
+          pwq.linked = true;
+          tbl[cpu] = pwq;
         }
+        // The linked list is the table, in CPU order: one array serves both, as neither is
+        // ever written in place (copy on write; ThreadEconomy: 24 B per workqueue).
+        pwqs = tbl;
         cpuPwq = tbl;
       } finally {
         mutex.unlock();
@@ -337,7 +382,7 @@ public final class Workqueue implements Executor, AutoCloseable {
           cpu = system.selectUnboundCpu(cpu);
         }
       }
-      PoolWorkqueue pwq = cpuPwq[cpu];
+      PoolWorkqueue pwq = pwqForCpu(cpu);
       WorkerPool pool = pwq.pool;
       WorkerPool lastPool = work.getWorkPool();
       if (lastPool != null && lastPool != pool && (flags & __WQ_ORDERED) == 0) {
@@ -375,7 +420,7 @@ public final class Workqueue implements Executor, AutoCloseable {
         int color = pwq.workColor;
         pwq.incInFlight(color);
         long workFlags = Work.colorFlags(color);
-        active = pwq.inactiveWorks.isEmpty() && pwq.tryincNrActive(false);
+        active = !pwq.hasInactive() && pwq.tryincNrActive(false);
         if (active) {
           if (pool.worklist.isEmpty()) {
             pool.worklistFilling();
@@ -383,7 +428,7 @@ public final class Workqueue implements Executor, AutoCloseable {
           pwq.insertWork(work, pool.worklist, workFlags);
           pool.kickPool();
         } else {
-          pwq.insertWork(work, pwq.inactiveWorks, workFlags | Work.WORK_STRUCT_INACTIVE);
+          pwq.insertWork(work, pwq.inactiveList(), workFlags | Work.WORK_STRUCT_INACTIVE);
         }
         queuedOn = pool;
         break;
@@ -664,7 +709,7 @@ public final class Workqueue implements Executor, AutoCloseable {
   private boolean flushPrepPwqs(int flushColor, int workColor) {
     boolean wait = false;
     if (flushColor >= 0) {
-      nrPwqsToFlush.set(1);
+      nrPwqsToFlush = 1;
     }
     WorkerPool current = null;
     try {
@@ -677,12 +722,12 @@ public final class Workqueue implements Executor, AutoCloseable {
           current.lock.lock();
         }
         if (flushColor >= 0 && pwq.inFlight(flushColor) != 0) {
-          pwq.flushColor = flushColor;
-          nrPwqsToFlush.incrementAndGet();
+          pwq.flushColor = (byte) flushColor;
+          NR_PWQS_TO_FLUSH.getAndAdd(this, 1);
           wait = true;
         }
         if (workColor >= 0) {
-          pwq.workColor = workColor;
+          pwq.workColor = (byte) workColor;
         }
       }
     } finally {
@@ -690,7 +735,7 @@ public final class Workqueue implements Executor, AutoCloseable {
         current.lock.unlock();
       }
     }
-    if (flushColor >= 0 && nrPwqsToFlush.decrementAndGet() == 0) {
+    if (flushColor >= 0 && pwqFlushed()) {
       firstFlusher.done.complete();
     }
     return wait;
@@ -832,8 +877,11 @@ public final class Workqueue implements Executor, AutoCloseable {
     system.workqueueDestroyed(this);
     // Drop the base references; the slots keep pointing at the pwqs so that a late queue
     // attempt still finds a pool to lock and is rejected by the DESTROYING check.
-    for (PoolWorkqueue pwq : cpuPwq) {
-      pwq.unrefUnlocked();
+    PoolWorkqueue[] tbl = cpuPwq;
+    if (tbl != null) {
+      for (PoolWorkqueue pwq : tbl) {
+        pwq.unrefUnlocked();
+      }
     }
     if (dflPwq != null) {
       dflPwq.unrefUnlocked();
@@ -848,7 +896,7 @@ public final class Workqueue implements Executor, AutoCloseable {
 
   /** Called by the release of the last pwq. */
   void free() {
-    released.complete();
+    released().complete();
   }
 
   // ---- max_active -------------------------------------------------------------------------
@@ -979,19 +1027,41 @@ public final class Workqueue implements Executor, AutoCloseable {
     PoolWorkqueue dfl = dflPwq;
     CpuMask effective = dfl == null ? system.unboundCpumask : dfl.pool.attrs.podCpumask();
     int total = effective.cardinality();
-    int nodes = nodeNrActive.length - 1;
+    int nodes = system.topology.nodes();
     for (int node = 0; node < nodes; node++) {
       int n = effective.and(system.topology.nodeCpus(node)).cardinality();
       int share = total == 0 ? min : (int) ((max * (long) n + total - 1) / total);
-      nodeNrActive[node].max = Math.max(min, Math.min(share, max));
+      nodeNrActive(node).max = Math.max(min, Math.min(share, max));
     }
-    nodeNrActive[nodes].max = max;
+    nodeNrActive(-1).max = max;
+  }
+
+  /** The completion of the final release, created by whichever side needs it first. */
+  Completion released() {
+    Completion c = released;
+    if (c == null) {
+      Completion mine = new Completion();
+      c = (Completion) RELEASED.compareAndExchange(this, null, mine);
+      if (c == null) {
+        c = mine;
+      }
+    }
+    return c;
+  }
+
+  /** One pwq is done with the colour being flushed; true for the last one. */
+  boolean pwqFlushed() {
+    return (int) NR_PWQS_TO_FLUSH.getAndAdd(this, -1) == 1;
   }
 
   /** The node entry for a pool on {@code node} (-1: the fallback), or null for per-CPU. */
   NodeNrActive nodeNrActive(int node) {
-    NodeNrActive[] nna = nodeNrActive;
-    return nna == null ? null : nna[node < 0 ? nna.length - 1 : node];
+    Object n = nodeNrActive;
+    if (n == null || n instanceof NodeNrActive) {
+      return (NodeNrActive) n;
+    }
+    NodeNrActive[] perNode = (NodeNrActive[]) n;
+    return perNode[node < 0 ? perNode.length - 1 : node];
   }
 
   boolean savedMaxActiveIsOne() {
@@ -1006,11 +1076,28 @@ public final class Workqueue implements Executor, AutoCloseable {
     PoolWorkqueue[] tbl = new PoolWorkqueue[system.nrCpus];
     WorkqueueAttrs attrs;
 
+    /**
+     * Every CPU got the default pwq (one pod, or ordered): no table; the slots' references are
+     * given back, so the default pwq holds only its own (ThreadEconomy: 24 B and no per-CPU
+     * bookkeeping for most unbound workqueues). Not yet visible: no lock needed.
+     */
+    void dropTableIfAllDefault() {
+      for (PoolWorkqueue pwq : tbl) {
+        if (pwq != dfl) {
+          return;
+        }
+      }
+      dfl.refcnt -= tbl.length;
+      tbl = null;
+    }
+
     /** {@code apply_wqattrs_cleanup}: drops the references the context holds. */
     void cleanup() {
-      for (PoolWorkqueue pwq : tbl) {
-        if (pwq != null) {
-          pwq.unrefUnlocked();
+      if (tbl != null) {
+        for (PoolWorkqueue pwq : tbl) {
+          if (pwq != null) {
+            pwq.unrefUnlocked();
+          }
         }
       }
       if (dfl != null) {
@@ -1086,7 +1173,7 @@ public final class Workqueue implements Executor, AutoCloseable {
           if (pod.isEmpty()) {
             pod = effective;
           }
-          ctx.tbl[cpu] = allocUnboundPwq(new PoolAttrs(attrs.nice(), effective, pod,
+          ctx.tbl[cpu] = sharedOrNewPwq(ctx, cpu, new PoolAttrs(attrs.nice(), effective, pod,
               attrs.affinityStrict()));
         }
       }
@@ -1094,11 +1181,35 @@ public final class Workqueue implements Executor, AutoCloseable {
       ctx.cleanup();
       throw e;
     }
-    ctx.attrs = attrs.withCpumask(requested);
+    ctx.attrs = system.shareAttrs(attrs.withCpumask(requested));
+    ctx.dropTableIfAllDefault();
     if (ordered && dflPwq != null) {
       ctx.dfl.plugged = true; // runs nothing until the older pwqs are gone
     }
     return ctx;
+  }
+
+  /**
+   * The pwq for {@code cpu}: one already prepared for the same pool (the default one, or another
+   * CPU's of the same pod) gains a reference; otherwise a new one. Linux 6.6+ allocates one pwq
+   * per CPU even when CPUs share a pool; since 6.9 max_active is node-wide ({@link
+   * NodeNrActive}), so pwqs of the same pool differ only in cost: on a one-pod machine every
+   * unbound workqueue has a single pwq (as kernels before 6.6 reused the default pwq when a
+   * node's cpumask equalled it). Keeps idle unbound workqueues small (ThreadEconomy).
+   */
+  private PoolWorkqueue sharedOrNewPwq(ApplyContext ctx, int cpu, PoolAttrs poolAttrs) {
+    if (ctx.dfl.pool.attrs.equals(poolAttrs)) {
+      ctx.dfl.refcnt++; // not yet visible to anyone: no lock needed
+      return ctx.dfl;
+    }
+    for (int c = 0; c < cpu; c++) {
+      PoolWorkqueue pwq = ctx.tbl[c];
+      if (pwq.pool.attrs.equals(poolAttrs)) {
+        pwq.refcnt++;
+        return pwq;
+      }
+    }
+    return allocUnboundPwq(poolAttrs);
   }
 
   private PoolWorkqueue allocUnboundPwq(PoolAttrs poolAttrs) {
@@ -1111,8 +1222,10 @@ public final class Workqueue implements Executor, AutoCloseable {
     try {
       unboundAttrs = ctx.attrs;
       PoolWorkqueue[] tbl = ctx.tbl;
-      for (PoolWorkqueue pwq : tbl) {
-        linkPwq(pwq);
+      if (tbl != null) {
+        for (PoolWorkqueue pwq : tbl) {
+          linkPwq(pwq);
+        }
       }
       linkPwq(ctx.dfl);
       PoolWorkqueue[] oldTbl = cpuPwq;
@@ -1132,7 +1245,7 @@ public final class Workqueue implements Executor, AutoCloseable {
     if (pwq.linked) {
       return;
     }
-    pwq.workColor = workColor;
+    pwq.workColor = (byte) workColor;
     pwq.linked = true;
     PoolWorkqueue[] l = Arrays.copyOf(pwqs, pwqs.length + 1);
     l[l.length - 1] = pwq;
@@ -1207,9 +1320,15 @@ public final class Workqueue implements Executor, AutoCloseable {
 
   // ---- queries ----------------------------------------------------------------------------
 
-  /** The pwq queueing on {@code cpu} uses now (a lock-free snapshot). */
+  /**
+   * The pwq queueing on {@code cpu} uses now (a lock-free snapshot). With no table the default
+   * pwq serves every CPU; racing an attribute change this may pair the old table's absence with
+   * the new default pwq or the reverse, and either is a pwq that was installed: a released one
+   * is seen at refcount zero and retried by the caller, as with any stale slot.
+   */
   PoolWorkqueue pwqForCpu(int cpu) {
-    return cpuPwq[cpu];
+    PoolWorkqueue[] tbl = cpuPwq;
+    return tbl != null ? tbl[cpu] : dflPwq;
   }
 
   /**
@@ -1222,10 +1341,10 @@ public final class Workqueue implements Executor, AutoCloseable {
     } else {
       Checks.inRange(cpu, 0, system.nrCpus - 1, "cpu");
     }
-    PoolWorkqueue pwq = cpuPwq[cpu];
+    PoolWorkqueue pwq = pwqForCpu(cpu);
     pwq.pool.lock.lock();
     try {
-      return !pwq.inactiveWorks.isEmpty();
+      return pwq.hasInactive();
     } finally {
       pwq.pool.lock.unlock();
     }
@@ -1295,7 +1414,11 @@ public final class Workqueue implements Executor, AutoCloseable {
 
   /** The pwq of every CPU slot (dumps, tests). */
   PoolWorkqueue[] cpuPwqs() {
-    return cpuPwq.clone();
+    PoolWorkqueue[] tbl = new PoolWorkqueue[system.nrCpus];
+    for (int cpu = 0; cpu < tbl.length; cpu++) {
+      tbl[cpu] = pwqForCpu(cpu);
+    }
+    return tbl;
   }
 
   /** The default pwq, null for per-CPU workqueues. */

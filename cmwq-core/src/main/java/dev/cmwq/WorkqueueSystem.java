@@ -5,7 +5,7 @@ import dev.cmwq.timer.TimerBase;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.LinkedHashSet;
+import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -73,8 +73,18 @@ public final class WorkqueueSystem implements AutoCloseable {
   volatile CpuMask unboundCpumask;
   /** V (concurrent set): every live pool of this system, per-CPU and unbound (watchdog, dumps). */
   private final Set<WorkerPool> pools = ConcurrentHashMap.newKeySet();
-  /** PL: every workqueue, in creation order. */
-  private final LinkedHashSet<Workqueue> workqueues = new LinkedHashSet<>();
+  /**
+   * PL: every workqueue, in creation order ({@code workqueues}): an intrusive list through
+   * {@link Workqueue#listPrev}/{@link Workqueue#listNext}, so registering allocates nothing
+   * (ThreadEconomy: a set entry was 40 B per workqueue).
+   */
+  private Workqueue firstWq;
+  /** PL: the last workqueue of the list. */
+  private Workqueue lastWq;
+  /** PL: length of the list. */
+  private int nrWorkqueues;
+  /** PL: the attributes last installed on an unbound workqueue, shared by equal ones. */
+  private WorkqueueAttrs lastUnboundAttrs;
   /** I: releases pwqs ({@code pwq_release_worker}). */
   final KthreadWorker releaseWorker;
   /** I: the timers of delayed work ({@code wq_timer}). */
@@ -281,7 +291,11 @@ public final class WorkqueueSystem implements AutoCloseable {
   public List<Workqueue> workqueues() {
     poolMutex.lock();
     try {
-      return List.copyOf(workqueues);
+      List<Workqueue> all = new ArrayList<>(nrWorkqueues);
+      for (Workqueue wq = firstWq; wq != null; wq = wq.listNext) {
+        all.add(wq);
+      }
+      return Collections.unmodifiableList(all);
     } finally {
       poolMutex.unlock();
     }
@@ -320,7 +334,7 @@ public final class WorkqueueSystem implements AutoCloseable {
       List<Workqueue> targets = new ArrayList<>();
       List<Workqueue.ApplyContext> prepared = new ArrayList<>();
       try {
-        for (Workqueue wq : workqueues) {
+        for (Workqueue wq = firstWq; wq != null; wq = wq.listNext) {
           if ((wq.flags & Workqueue.WQ_UNBOUND) != 0
               && (wq.flags & Workqueue.__WQ_DESTROYING) == 0) {
             prepared.add(wq.prepareForCpumask(m));
@@ -377,7 +391,7 @@ public final class WorkqueueSystem implements AutoCloseable {
       if (!freezing) {
         throw new IllegalStateException("isFreezeBusy: no freeze in progress (call freezeBegin)");
       }
-      for (Workqueue wq : workqueues) {
+      for (Workqueue wq = firstWq; wq != null; wq = wq.listNext) {
         if ((wq.flags & Workqueue.WQ_FREEZABLE) != 0 && wq.hasActiveItems()) {
           return true;
         }
@@ -412,7 +426,7 @@ public final class WorkqueueSystem implements AutoCloseable {
 
   /** Pool mutex held. */
   private void adjustAllMaxActive() {
-    for (Workqueue wq : workqueues) {
+    for (Workqueue wq = firstWq; wq != null; wq = wq.listNext) {
       wq.mutex.lock();
       try {
         wq.adjustMaxActive();
@@ -696,14 +710,49 @@ public final class WorkqueueSystem implements AutoCloseable {
     }
   }
 
+  /**
+   * {@code attrs}, or an equal instance already held by another workqueue (attributes are
+   * immutable): workqueues created with the same attributes share one (72 B each otherwise:
+   * ThreadEconomy). Pool mutex held.
+   */
+  WorkqueueAttrs shareAttrs(WorkqueueAttrs attrs) {
+    assert poolMutex.isHeldByCurrentThread();
+    if (attrs.equals(lastUnboundAttrs)) {
+      return lastUnboundAttrs;
+    }
+    lastUnboundAttrs = attrs;
+    return attrs;
+  }
+
   void registerWorkqueue(Workqueue wq) {
     assert poolMutex.isHeldByCurrentThread();
-    workqueues.add(wq);
+    wq.listPrev = lastWq;
+    if (lastWq != null) {
+      lastWq.listNext = wq;
+    } else {
+      firstWq = wq;
+    }
+    lastWq = wq;
+    nrWorkqueues++;
   }
 
   void unregisterWorkqueue(Workqueue wq) {
     assert poolMutex.isHeldByCurrentThread();
-    workqueues.remove(wq);
+    if (wq.listPrev != null) {
+      wq.listPrev.listNext = wq.listNext;
+    } else if (firstWq == wq) {
+      firstWq = wq.listNext;
+    } else {
+      return; // not registered (failed creation) or already removed
+    }
+    if (wq.listNext != null) {
+      wq.listNext.listPrev = wq.listPrev;
+    } else {
+      lastWq = wq.listPrev;
+    }
+    wq.listPrev = null;
+    wq.listNext = null;
+    nrWorkqueues--;
   }
 
   /** Bookkeeping of the release path, checked by the tests. */

@@ -122,7 +122,7 @@ final class WqDump {
           wq.maxActive));
       for (int n = 0; n <= nodes; n++) {
         NodeNrActive nna = wq.nodeNrActive(n == nodes ? -1 : n);
-        sb.append(String.format(Locale.ROOT, "  %3d/%-4d", nna.nr.get(), nna.max));
+        sb.append(String.format(Locale.ROOT, "  %3d/%-4d", nna.nrActive(), nna.max));
       }
       sb.append('\n');
     }

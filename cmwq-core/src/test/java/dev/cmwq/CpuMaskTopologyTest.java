@@ -73,9 +73,11 @@ class CpuMaskTopologyTest {
     try (WorkqueueSystem sys = WorkqueueSystem.builder().topology(Topology.of(8, 2, 2, 1)).build()) {
       Workqueue wq = sys.workqueue("pods").unbound().build();
       PoolWorkqueue[] slots = wq.cpuPwqs();
-      // CACHE scope: CPUs 0-3 share a pool, 4-7 another; every CPU has its own pwq.
+      // CACHE scope: CPUs 0-3 share a pool, 4-7 another; CPUs of one pool share its pwq.
       assertThat(slots[0].pool).isSameAs(slots[3].pool).isNotSameAs(slots[4].pool);
-      assertThat(slots[0]).isNotSameAs(slots[1]);
+      assertThat(slots[0]).isSameAs(slots[1]).isSameAs(slots[3]).isNotSameAs(slots[4]);
+      assertThat(slots[4]).isSameAs(slots[7]).isNotSameAs(wq.dflPwq());
+      assertThat(wq.pwqs()).hasSize(3);
       assertThat(slots[4].pool.attrs.podCpumask()).isEqualTo(CpuMask.range(4, 7));
       assertThat(wq.dflPwq().pool.attrs.podCpumask()).isEqualTo(CpuMask.range(0, 7));
       wq.applyAttrs(WorkqueueAttrs.defaults().withAffinityScope(AffinityScope.SMT)
@@ -84,6 +86,7 @@ class CpuMaskTopologyTest {
       assertThat(slots[2].pool.attrs.podCpumask()).isEqualTo(CpuMask.of(2, 3));
       // CPUs outside the mask use the whole effective mask (the dfl pool's CPUs).
       assertThat(slots[7].pool.attrs.podCpumask()).isEqualTo(CpuMask.range(0, 5));
+      assertThat(slots[7]).as("same pool as the default pwq: shares it").isSameAs(wq.dflPwq());
       assertThat(wq.attrs().cpumask()).isEqualTo(CpuMask.range(0, 5));
       assertThat(wq.attrs().affinityScope()).isEqualTo(AffinityScope.SMT);
       Workqueue ordered = sys.workqueue("pods_ordered").ordered().build();

@@ -67,7 +67,7 @@ class DrainDestroyTest {
       }
       wq.destroy();
       assertThat(runs.get()).as("destroy drains first").isEqualTo(100);
-      assertThat(wq.released.await(TestSupport.LONG)).as(wq.name() + " freed").isTrue();
+      assertThat(wq.released().await(TestSupport.LONG)).as(wq.name() + " freed").isTrue();
       assertThat(wq.pwqs()).isEmpty();
       assertThat(sys.workqueues()).doesNotContain(wq);
       assertThat(wq.stats().completed()).as("stats survive release").isEqualTo(100);
@@ -78,8 +78,8 @@ class DrainDestroyTest {
       assertThat(late.isPending()).isFalse();
       wq.destroy(); // idempotent
     }
-    // 2 per-CPU + (2 CPU slots + dfl) unbound + 1 ordered pwq.
-    assertThat(sys.releasesStarted.get() - releasesBefore).isEqualTo(2 + 3 + 1);
+    // 2 per-CPU + 1 unbound (one pod: both CPU slots share the default pwq) + 1 ordered pwq.
+    assertThat(sys.releasesStarted.get() - releasesBefore).isEqualTo(2 + 1 + 1);
   }
 
   @Test

@@ -41,7 +41,7 @@ class LockdepTest {
       }
     });
     assertThat(r).hasSize(1);
-    assertThat(r.get(0)).contains("lock inversion: WQ_MUTEX wq inv acquired while holding POOL_LOCK")
+    assertThat(r.get(0)).contains("lock inversion: WQ_MUTEX inv acquired while holding POOL_LOCK")
         .contains("the other lock was acquired at:");
   }
 
@@ -89,8 +89,8 @@ class LockdepTest {
       sys.poolMutex.lock();
       wq.mutex.lock();
       pool.lock.lock();
-      wq.nodeNrActive(-1).lock.lock();
-      wq.nodeNrActive(-1).lock.unlock();
+      wq.nodeNrActive(-1).lock();
+      wq.nodeNrActive(-1).unlock();
       pool.lock.unlock();
       wq.mutex.unlock();
       sys.poolMutex.unlock();

@@ -217,7 +217,9 @@ class TopologyTest {
           + p23 + "\\s+" + p23 + "\\s+" + dfl);
       assertThat(netns.dflPwq().pool.id).isEqualTo(dfl);
       assertThat(d).containsPattern("netns\\s+ordered(\\s+" + dfl + "){5}");
-      assertThat(d).contains(String.format("pool[%02d] ref= 2 nice=  0", p01));
+      // CPUs 0 and 1 share one pwq on their pod's pool: one reference.
+      assertThat(d).contains(String.format("pool[%02d] ref= 1 nice=  0", p01));
+      assertThat(ub[1]).isSameAs(ub[0]);
     }
   }
 }

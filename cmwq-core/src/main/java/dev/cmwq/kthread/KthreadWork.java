@@ -32,9 +32,32 @@ public class KthreadWork {
     this.fn = Checks.notNull(fn, "fn");
   }
 
+  /**
+   * An item embedded in a subclass that overrides {@link #run()} (as the kernel embeds a
+   * {@code struct kthread_work} in its owner and finds the owner with {@code container_of}):
+   * one object instead of an item plus a function object.
+   */
+  protected KthreadWork() {
+    this.fn = null;
+  }
+
   /** List heads and internal items. */
   KthreadWork(Runnable fn, boolean internal) {
     this.fn = fn;
+  }
+
+  /**
+   * What the worker executes: the function given to the constructor. Subclasses built with
+   * {@link #KthreadWork()} override it.
+   *
+   * @throws IllegalStateException if built with {@link #KthreadWork()} and not overridden
+   */
+  protected void run() {
+    if (fn == null) {
+      throw new IllegalStateException(getClass().getName()
+          + " was built without a function and must override run()");
+    }
+    fn.run();
   }
 
   /** Whether the item is queued and not yet started (or, for delayed items, armed). */

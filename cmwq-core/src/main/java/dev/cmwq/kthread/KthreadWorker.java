@@ -131,7 +131,7 @@ public final class KthreadWorker implements AutoCloseable {
         lock.unlock();
       }
       try {
-        work.fn.run();
+        work.run();
       } catch (Throwable t) {
         LOG.log(Level.WARNING, "kthread worker " + name + ": " + work + " threw", t);
       }
