@@ -115,8 +115,9 @@ final class Dump {
       if (pool.nrWorkers == pool.nrIdle) {
         return;
       }
+      long now = System.nanoTime();
       long hung = pool.worklist.isEmpty() ? 0
-          : (System.nanoTime() - pool.watchdogTs) / 1_000_000_000L;
+          : (now - pool.stallClock(now)) / 1_000_000_000L;
       sb.append("pool ").append(pool.id).append(": ").append(pool.describe()).append(" hung=")
           .append(hung).append("s workers=").append(pool.nrWorkers);
       if (pool.manager != null) {

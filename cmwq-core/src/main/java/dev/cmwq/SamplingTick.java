@@ -164,7 +164,7 @@ final class SamplingTick implements Runnable {
       long thresh = system.watchdogThreshNanos;
       if (thresh > 0 && now - nextWatchdog >= 0) {
         watchdog(now, thresh);
-        nextWatchdog = now + thresh;
+        nextWatchdog = now + thresh / 4; // as often as the kernel's check: see stallClock
       }
       if (sampling) {
         LockSupport.parkNanos(this, TICK_NANOS);
@@ -346,7 +346,7 @@ final class SamplingTick implements Runnable {
         if (pool.worklist.isEmpty()) {
           continue;
         }
-        ts = pool.watchdogTs;
+        ts = pool.stallClock(now);
       } finally {
         pool.lock.unlock();
       }

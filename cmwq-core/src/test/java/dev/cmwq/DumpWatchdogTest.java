@@ -10,6 +10,7 @@ import jdk.jfr.consumer.RecordedEvent;
 import jdk.jfr.consumer.RecordingFile;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.CountDownLatch;
 import org.junit.jupiter.api.Test;
 
@@ -115,6 +116,36 @@ class DumpWatchdogTest {
     } finally {
       recording.close();
       Files.deleteIfExists(file);
+    }
+  }
+
+  /**
+   * A pool whose worklist never empties but whose workers keep starting items is making
+   * progress: the watchdog must stay quiet for the whole second of backlog (five thresholds).
+   * The worklist fills once at the start, so only the per-batch progress marks keep the stall
+   * clock moving: without them this reports a lockup.
+   */
+  @Test
+  void watchdog_staysQuietWhileABackloggedPoolProgresses() {
+    List<WorkqueueSystem.Lockup> lockups = new CopyOnWriteArrayList<>();
+    try (WorkqueueSystem sys = WorkqueueSystem.builder().cpus(1)
+        .cpuIntensiveThreshold(Duration.ZERO)
+        .watchdogThreshold(Duration.ofMillis(200))
+        .onLockup(lockups::add).build()) {
+      Workqueue wq = sys.workqueue("busy").build();
+      long until = System.nanoTime() + 1_000_000_000L;
+      AtomicInteger ran = new AtomicInteger();
+      for (int i = 0; i < 400; i++) {
+        wq.queueWorkOn(0, new Work(() -> {
+          if (System.nanoTime() < until) {
+            TestSupport.burn(5);
+          }
+          ran.incrementAndGet();
+        }));
+      }
+      wq.flush();
+      assertThat(ran.get()).isEqualTo(400);
+      assertThat(lockups).as("lockups reported for a pool that kept starting items").isEmpty();
     }
   }
 
