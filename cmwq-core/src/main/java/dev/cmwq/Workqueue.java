@@ -33,8 +33,10 @@ import java.util.concurrent.atomic.AtomicInteger;
  * <h2>Implementation overview</h2>
  *
  * <p>Per-CPU workqueues have one {@link PoolWorkqueue} per CPU, each on that CPU's normal or
- * high-priority pool; unbound workqueues have one pwq per CPU on the shared unbound pool of the
- * CPU's pod, plus a default pwq; ordered workqueues have a single pwq in every CPU slot.
+ * high-priority pool; unbound workqueues have a pwq per pool their CPUs' pods resolve to (the
+ * kernel, since 6.6, allocates one per CPU even when CPUs share a pool; max_active being
+ * node-wide, sharing changes nothing but the cost), with no per-CPU table at all when every CPU
+ * uses the default pwq; ordered workqueues have a single pwq for every CPU.
  * Queueing picks the slot of the requested (or the caller's) CPU, except that an item still
  * executing in the pool it last ran in is routed back there ({@code __queue_work}).
  *
@@ -376,13 +378,20 @@ public final class Workqueue implements Executor, AutoCloseable {
     boolean active;
     for (int spins = 0; ; spins++) {
       int cpu = reqCpu;
-      if (cpu == ANY_CPU) {
-        cpu = system.localCpu(self);
-        if (unbound) {
-          cpu = system.selectUnboundCpu(cpu);
+      PoolWorkqueue pwq;
+      if (unbound && cpuPwq == null) {
+        // Every CPU uses the default pwq (one pod, or ordered): the CPU cannot matter, so do not
+        // ask the OS for it (sched_getcpu through JNA costs about 40 ns per call here).
+        pwq = dflPwq;
+      } else {
+        if (cpu == ANY_CPU) {
+          cpu = system.localCpu(self);
+          if (unbound) {
+            cpu = system.selectUnboundCpu(cpu);
+          }
         }
+        pwq = pwqForCpu(cpu);
       }
-      PoolWorkqueue pwq = pwqForCpu(cpu);
       WorkerPool pool = pwq.pool;
       WorkerPool lastPool = work.getWorkPool();
       if (lastPool != null && lastPool != pool && (flags & __WQ_ORDERED) == 0) {
@@ -1107,8 +1116,9 @@ public final class Workqueue implements Executor, AutoCloseable {
   }
 
   /**
-   * {@code apply_workqueue_attrs}: builds a complete new set of pwqs (a default one and one per
-   * CPU on the shared pool of the CPU's pod) and installs them at once. Items already queued
+   * {@code apply_workqueue_attrs}: builds a complete new set of pwqs (a default one, and for each
+   * CPU one on the shared pool of the CPU's pod; CPUs whose pod resolves to the same pool share
+   * its pwq) and installs them at once. Items already queued
    * finish on the old pwqs, which are released when drained. All or nothing: if a new pool
    * cannot get its first worker thread nothing changes.
    *

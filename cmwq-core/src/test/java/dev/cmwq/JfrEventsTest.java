@@ -97,6 +97,9 @@ class JfrEventsTest {
       ExecutorService view = unbound.asExecutorService();
       assertThat(view.submit(new Answer()).get(LONG.toMillis(), TimeUnit.MILLISECONDS))
           .isEqualTo(42);
+      // get() returns inside the function; its ExecuteWork event is committed after it, so
+      // wait for the item to retire before the recording stops.
+      unbound.flush();
       view.shutdown();
 
       recording.stop();
