@@ -5,6 +5,7 @@ import java.lang.System.Logger.Level;
 import java.util.Iterator;
 import java.util.ServiceConfigurationError;
 import java.util.ServiceLoader;
+import java.util.function.IntSupplier;
 
 /**
  * The {@link OsIntegration} in use (the first one {@link ServiceLoader} finds that starts, else
@@ -45,8 +46,49 @@ final class OsSupport {
     if (!NATIVE) {
       return -1;
     }
-    int os = OS.currentOsCpu();
-    return os < 0 ? -1 : topology.cpuOfOsId(os);
+    return LAST_CPU.get().cpu(topology, READ_CPU);
+  }
+
+  private static final IntSupplier READ_CPU = OS::currentOsCpu;
+
+  /**
+   * Calls between two reads of the OS's CPU per thread. {@code sched_getcpu} through JNA costs
+   * about 40 ns, most of a per-CPU {@code queueWork}; the answer is only a locality hint (a Java
+   * thread cannot stop itself migrating, so nothing may depend on it), and a thread that has
+   * migrated queueing a few more items on its previous CPU's pool is the same as a migration
+   * just after the lookup.
+   */
+  static final int CPU_REREAD = 32;
+
+  private static final ThreadLocal<LastCpu> LAST_CPU = ThreadLocal.withInitial(LastCpu::new);
+
+  /** T (its thread only): the calling thread's CPU as last read, and the calls until a re-read. */
+  static final class LastCpu {
+    /** T: the OS CPU id last read. */
+    private int osCpu;
+    /** T: calls left before the next read. */
+    private int left;
+    /** T: the topology {@link #cpu} was mapped with. */
+    private Topology mappedBy;
+    /** T: {@link #osCpu} in that topology's numbering, or -1. */
+    private int cpu = -1;
+
+    /** The CPU in {@code topology}'s numbering, reading the OS's id through {@code read}. */
+    int cpu(Topology topology, IntSupplier read) {
+      if (--left < 0) {
+        left = CPU_REREAD - 1;
+        int os = read.getAsInt();
+        if (os != osCpu || mappedBy == null) {
+          osCpu = os;
+          mappedBy = null;
+        }
+      }
+      if (mappedBy != topology) {
+        cpu = osCpu < 0 ? -1 : topology.cpuOfOsId(osCpu);
+        mappedBy = topology;
+      }
+      return cpu;
+    }
   }
 
   /** Called by a pool worker on its own thread when it starts. */
