@@ -292,11 +292,6 @@ public final class Lockdep {
       return isHeldExclusively();
     }
 
-    /** The holding thread, or null (dumps; racy). */
-    final Thread owner() {
-      return getExclusiveOwnerThread();
-    }
-
     @Override
     public String toString() {
       return describe() + (isLocked() ? " (locked)" : "");

@@ -189,9 +189,8 @@ final class NodeNrActive extends PoolLock {
   }
 
   /**
-   * {@code list_move_tail}. A pwq that is already last (an ordered workqueue's only pwq, on every
-   * item of a burst) is left alone: no stores, so the producer reading {@code onPendingList}
-   * under the pool lock keeps its cache line (OrderedBurst).
+   * {@code list_move_tail}: to the end of the pending list (round-robin). A pwq that is already
+   * last — an ordered workqueue's only pwq, on every item — stays where it is, on the list.
    */
   private void movePendingTail(PoolWorkqueue pwq) {
     if (pendingTail != pwq) {

@@ -180,7 +180,6 @@ public final class Workqueue implements Executor, AutoCloseable {
     this.savedMaxActive = maxActive;
     this.minActive = Math.min(maxActive, WQ_DFL_MIN_ACTIVE);
     this.savedMinActive = this.minActive;
-    // Only a workqueue with a rescuer is ever put on a mayday list.
     if ((flags & WQ_UNBOUND) != 0) {
       int nodes = system.topology.nodes();
       if (nodes == 1) {

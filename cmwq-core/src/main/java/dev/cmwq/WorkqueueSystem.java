@@ -81,8 +81,6 @@ public final class WorkqueueSystem implements AutoCloseable {
   private Workqueue firstWq;
   /** PL: the last workqueue of the list. */
   private Workqueue lastWq;
-  /** PL: length of the list. */
-  private int nrWorkqueues;
   /** PL: the attributes last installed on an unbound workqueue, shared by equal ones. */
   private WorkqueueAttrs lastUnboundAttrs;
   /** I: releases pwqs ({@code pwq_release_worker}). */
@@ -291,7 +289,7 @@ public final class WorkqueueSystem implements AutoCloseable {
   public List<Workqueue> workqueues() {
     poolMutex.lock();
     try {
-      List<Workqueue> all = new ArrayList<>(nrWorkqueues);
+      List<Workqueue> all = new ArrayList<>();
       for (Workqueue wq = firstWq; wq != null; wq = wq.listNext) {
         all.add(wq);
       }
@@ -733,7 +731,6 @@ public final class WorkqueueSystem implements AutoCloseable {
       firstWq = wq;
     }
     lastWq = wq;
-    nrWorkqueues++;
   }
 
   void unregisterWorkqueue(Workqueue wq) {
@@ -752,7 +749,6 @@ public final class WorkqueueSystem implements AutoCloseable {
     }
     wq.listPrev = null;
     wq.listNext = null;
-    nrWorkqueues--;
   }
 
   /** Bookkeeping of the release path, checked by the tests. */

@@ -1,8 +1,12 @@
 package dev.cmwq;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.Condition;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -20,6 +24,45 @@ class LockdepTest {
     int from = Lockdep.violations().size();
     r.run();
     return Lockdep.takeViolationsFrom(from);
+  }
+
+  /**
+   * The engine lock is its own synchronizer now, not a ReentrantLock: it must keep that lock's
+   * rules — re-entry counted, release only by the holder, conditions that release and re-take
+   * every hold, tryLock failing while another thread holds it.
+   */
+  @Test
+  void engineLock_keepsReentrantLockRules() throws Exception {
+    Lockdep.Lock lock = new Lockdep.Lock(Lockdep.LockClass.MAYDAY_LOCK, "test");
+    lock.lock();
+    // tryLock, not lock: a lock that lost re-entry fails here instead of hanging the test.
+    reportsOf(() -> assertThat(lock.tryLock()).as("re-entry by the holder").isTrue());
+    assertThat(lock.isHeldByCurrentThread()).isTrue();
+    lock.unlock();
+    assertThat(lock.isLocked()).as("one hold left").isTrue();
+    assertThat(CompletableFuture.supplyAsync(lock::tryLock).get(30, TimeUnit.SECONDS))
+        .as("another thread cannot take it").isFalse();
+    assertThatThrownBy(() -> CompletableFuture.runAsync(lock::unlock).join())
+        .hasCauseInstanceOf(IllegalMonitorStateException.class);
+    lock.unlock();
+    assertThat(lock.isLocked()).isFalse();
+    assertThatThrownBy(lock::unlock).isInstanceOf(IllegalMonitorStateException.class);
+
+    Condition cond = lock.newCondition();
+    lock.lock();
+    CompletableFuture<Boolean> signaller = CompletableFuture.supplyAsync(() -> {
+      lock.lock(); // possible only once await() has released the hold
+      try {
+        cond.signal();
+        return true;
+      } finally {
+        lock.unlock();
+      }
+    });
+    assertThat(cond.await(30, TimeUnit.SECONDS)).as("signalled").isTrue();
+    assertThat(lock.isHeldByCurrentThread()).as("re-taken after await").isTrue();
+    lock.unlock();
+    assertThat(signaller.get(30, TimeUnit.SECONDS)).isTrue();
   }
 
   @Test

@@ -48,6 +48,27 @@ class KthreadWorkerTest {
     assertThat(threads).containsOnly("kthread_test");
   }
 
+  /** An item embedded in its owner: the subclass's run() is what the worker executes. */
+  @Test
+  void subclassOverridingRun_isExecuted_andOneWithoutAFunctionIsRefused() {
+    AtomicInteger runs = new AtomicInteger();
+    CountDownLatch ran = new CountDownLatch(1);
+    KthreadWork embedded = new KthreadWork() {
+      @Override
+      protected void run() {
+        runs.incrementAndGet();
+        ran.countDown();
+      }
+    };
+    assertThat(worker.queueWork(embedded)).isTrue();
+    await(ran);
+    worker.flush();
+    assertThat(runs.get()).isEqualTo(1);
+    KthreadWork bare = new KthreadWork() { };
+    assertThatThrownBy(bare::run).isInstanceOf(IllegalStateException.class)
+        .hasMessageContaining("must override run()");
+  }
+
   @Test
   void queueWork_whilePending_returnsFalse() {
     CountDownLatch gate = new CountDownLatch(1);

@@ -93,6 +93,17 @@ public final class ThreadEconomy {
     return used;
   }
 
+  /** A workqueue of the benchmark's mix: kind 0 per-CPU, 1 unbound, 2 ordered. */
+  static Workqueue newWorkqueue(WorkqueueSystem sys, String name, int kind) {
+    Workqueue.Builder b = sys.workqueue(name);
+    switch (kind) {
+      case 1 -> b.unbound();
+      case 2 -> b.ordered();
+      default -> { }
+    }
+    return b.build();
+  }
+
   static Result cmwq(int n) throws InterruptedException {
     ThreadMXBean mx = ManagementFactory.getThreadMXBean();
     try (WorkqueueSystem sys = WorkqueueSystem.builder().name("economy").jmx(false)
@@ -105,13 +116,7 @@ public final class ThreadEconomy {
       List<Workqueue> wqs = new ArrayList<>(n);
       long t0 = System.nanoTime();
       for (int i = 0; i < n; i++) {
-        Workqueue.Builder b = sys.workqueue("wq" + i);
-        switch (i % 3) {
-          case 1 -> b.unbound();
-          case 2 -> b.ordered();
-          default -> { }
-        }
-        wqs.add(b.build());
+        wqs.add(newWorkqueue(sys, "wq" + i, i % 3));
       }
       long createNs = System.nanoTime() - t0;
       long heap1 = usedHeap();

@@ -119,7 +119,7 @@ class BenchGatesTest {
     int n = 5_000;
     try (WorkqueueSystem sys = WorkqueueSystem.builder().cpus(2).name("footprint").jmx(false)
         .watchdogThreshold(Duration.ZERO).build()) {
-      newWorkqueue(sys, "warm", kind).destroy();
+      ThreadEconomy.newWorkqueue(sys, "warm", kind).destroy();
       List<Workqueue> wqs = new ArrayList<>(2 * n);
       double best = Double.MAX_VALUE;
       // Twice, keeping the first batch: the first also pays one-time costs (class
@@ -127,7 +127,7 @@ class BenchGatesTest {
       for (int round = 0; round < 2; round++) {
         long heap0 = ThreadEconomy.usedHeap();
         for (int i = 0; i < n; i++) {
-          wqs.add(newWorkqueue(sys, "wq" + round + "-" + i, kind));
+          wqs.add(ThreadEconomy.newWorkqueue(sys, "wq" + round + "-" + i, kind));
         }
         long heap1 = ThreadEconomy.usedHeap();
         best = Math.min(best, (double) (heap1 - heap0) / n);
@@ -137,22 +137,12 @@ class BenchGatesTest {
     }
   }
 
-  private static Workqueue newWorkqueue(WorkqueueSystem sys, String name, int kind) {
-    Workqueue.Builder b = sys.workqueue(name);
-    switch (kind) {
-      case 1 -> b.unbound();
-      case 2 -> b.ordered();
-      default -> { }
-    }
-    return b.build();
-  }
-
   private static final int WAVE = 16;
 
   private static int threadsAfter(WorkqueueSystem sys, int count) throws InterruptedException {
     List<Workqueue> wqs = new ArrayList<>(count);
     for (int i = 0; i < count; i++) {
-      wqs.add(newWorkqueue(sys, "g" + count + "-" + i, i % 3));
+      wqs.add(ThreadEconomy.newWorkqueue(sys, "g" + count + "-" + i, i % 3));
     }
     for (int from = 0; from < count; from += WAVE) {
       int to = Math.min(count, from + WAVE);
