@@ -48,6 +48,61 @@ class KthreadWorkerTest {
     assertThat(threads).containsOnly("kthread_test");
   }
 
+  private static Thread threadNamed(String name) {
+    for (Thread t : Thread.getAllStackTraces().keySet()) {
+      if (t.getName().equals(name)) {
+        return t;
+      }
+    }
+    throw new AssertionError("no thread named " + name);
+  }
+
+  /**
+   * The idle wait's parked half: once its spin is over the thread parks, and a queued item must
+   * unpark it (exactly once). Fails by timing out if a queuer only flips the state of a parked
+   * thread.
+   */
+  @Test
+  void idleThread_parksAfterItsSpin_andOneUnparkWakesItPerItem() throws Exception {
+    worker.queueWork(new KthreadWork(() -> { }));
+    worker.flush();
+    Thread t = threadNamed("kthread_test");
+    for (int round = 0; round < 3; round++) {
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+      while (t.getState() != Thread.State.WAITING) {
+        assertThat(System.nanoTime()).as("thread parks once idle").isLessThan(deadline);
+        Thread.sleep(1);
+      }
+      long before = worker.unparks();
+      CountDownLatch ran = new CountDownLatch(1);
+      worker.queueWork(new KthreadWork(ran::countDown));
+      await(ran);
+      assertThat(worker.unparks()).isEqualTo(before + 1);
+    }
+  }
+
+  /**
+   * The idle wait's spinning half: an item queued right after the previous one finished finds
+   * the thread still spinning and costs no unpark. On a loaded machine some rounds miss the spin
+   * window, hence the loose bound; without the spin every round would cost one.
+   */
+  @Test
+  void itemQueuedWhileTheThreadSpins_costsNoUnpark() {
+    int rounds = 20_000;
+    AtomicInteger done = new AtomicInteger();
+    KthreadWork item = new KthreadWork(done::incrementAndGet);
+    long before = worker.unparks();
+    for (int i = 1; i <= rounds; i++) {
+      assertThat(worker.queueWork(item)).isTrue();
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+      while (done.get() < i) {
+        assertThat(System.nanoTime()).as("round %d ran", i).isLessThan(deadline);
+        Thread.onSpinWait();
+      }
+    }
+    assertThat(worker.unparks() - before).isLessThan(rounds * 9L / 10);
+  }
+
   /** An item embedded in its owner: the subclass's run() is what the worker executes. */
   @Test
   void subclassOverridingRun_isExecuted_andOneWithoutAFunctionIsRefused() {
