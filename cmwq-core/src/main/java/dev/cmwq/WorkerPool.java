@@ -106,7 +106,7 @@ final class WorkerPool {
       flags |= POOL_DISASSOCIATED;
     }
     this.id = Idr.reserve();
-    this.lock = new PoolLock("pool " + id);
+    this.lock = cpu < 0 ? new PoolLock.Adaptive("pool " + id) : new PoolLock("pool " + id);
     this.managerReleased = lock.newCondition();
     // Last: lock-free readers (get_work_pool of an item whose recorded id this pool now reuses)
     // must never see a pool without its lock. Found by cmwq-stress "attrs".

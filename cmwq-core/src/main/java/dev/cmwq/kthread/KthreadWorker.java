@@ -33,7 +33,7 @@ public final class KthreadWorker implements AutoCloseable {
   private static final int SPINNING = 1;
   /** {@link #sleep}: no item; parked until a queuer wakes it. */
   private static final int PARKED = 2;
-  /** Upper bound of an idle spin: about 10 µs of {@code onSpinWait} here. */
+  /** Upper bound of an idle spin: about 3 µs of {@code onSpinWait} here (12 ns each). */
   private static final int MAX_IDLE_SPINS = 256;
   /** Lower bound of an idle spin, so that the limit can grow back. */
   private static final int MIN_IDLE_SPINS = 8;
@@ -55,7 +55,7 @@ public final class KthreadWorker implements AutoCloseable {
    * or {@link #PARKED} (see {@link #idleWait()}).
    */
   private volatile int sleep;
-  /** T (the thread only): polls the next idle spin may take; adapts between the bounds. */
+  /** S (the worker's thread): polls the next idle spin may take; adapts between the bounds. */
   private int spinLimit = MAX_IDLE_SPINS;
   /** W: times a queuer had to unpark the thread (tests and benchmarks: wake-ups per item). */
   private long nrUnparks;
