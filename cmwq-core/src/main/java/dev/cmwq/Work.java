@@ -305,16 +305,26 @@ public class Work {
     return ((long) DATA.getAndBitwiseOr(this, WORK_STRUCT_PENDING) & WORK_STRUCT_PENDING) == 0;
   }
 
-  /** {@code set_work_pwq}: the item is now queued on {@code pwq}. Pool lock held, PENDING owned. */
+  /**
+   * {@code set_work_pwq}: the item is now queued on {@code pwq}. Pool lock held, PENDING owned.
+   * A release store, as the kernel's plain {@code set_work_data} here: it publishes the pwq link
+   * to lock-free readers of the word ({@code getWorkPool}, which re-checks under the pool lock),
+   * and nothing after it in this critical section needs the full fence of a volatile store
+   * (the unlock that follows is one). Every PENDING transition stays an atomic read-modify-write.
+   * Checked by the jcstress tests {@code TryToGrabPending} and {@code InsertWqBarrier}.
+   */
   final void setWorkPwq(PoolWorkqueue pwq, long flags) {
     this.pwq = pwq;
-    data = WORK_STRUCT_PWQ | WORK_STRUCT_PENDING | flags;
+    DATA.setRelease(this, WORK_STRUCT_PWQ | WORK_STRUCT_PENDING | flags);
   }
 
-  /** Off queue, still PENDING (stolen by its new owner). Pool lock held or PENDING owned. */
+  /**
+   * Off queue, still PENDING (stolen by its new owner). Pool lock held, PENDING owned; a release
+   * store for the reason given at {@link #setWorkPwq}.
+   */
   final void setWorkPoolAndKeepPending(int poolId, int disable) {
     this.pwq = null;
-    data = offqData(poolId, disable) | WORK_STRUCT_PENDING;
+    DATA.setRelease(this, offqData(poolId, disable) | WORK_STRUCT_PENDING);
   }
 
   /**
