@@ -93,11 +93,34 @@ final class NodeNrActive extends PoolLock {
   }
 
   /**
-   * The unbound part of {@code pwq_dec_nr_active}: returns a slot and, if below max and pwqs
-   * wait, activates an item of the first one. Pool lock of {@code callerPool} held; it may be
-   * dropped and retaken.
+   * The unbound part of {@code pwq_dec_nr_active}: an item of {@code retiring} gave up its slot;
+   * if below max and pwqs wait, activates an item of the first one. Pool lock of
+   * {@code retiring}'s pool held; it may be dropped and retaken.
+   *
+   * <p>Hand-off: when the retiring pwq is the only one waiting (an ordered workqueue's single
+   * pwq, on every item of a backlog), its next inactive item takes the slot over directly: the
+   * kernel would decrement the count, take this lock, find the same pwq at the head, increment
+   * the count and rotate the pwq to where it already is. The checks are lock-free reads: a pwq
+   * that registers concurrently has already failed its own {@code tryinc} against the same full
+   * count (which the hand-off does not lower, so no free slot goes unseen), and is served by the
+   * next retirement, which sees two waiters and takes the locked path. A lowered max (or a
+   * freeze) makes {@code nr <= max} false and also takes the locked path. Turn-taking is checked
+   * by {@code MaxActiveTest.unbound_pwqsWaitingOnTheNodeLimit_takeTurns}, lost slots by
+   * {@code MaxActiveTest.unboundNodeLimitNeverStalls}.
    */
-  void decAndActivate(WorkerPool callerPool) {
+  void decAndActivate(PoolWorkqueue retiring) {
+    WorkerPool callerPool = retiring.pool;
+    if (retiring.onPendingList && nrPending == 1 && nr <= max) {
+      Work work = retiring.firstInactive();
+      if (work != null) {
+        retiring.nrActive++;
+        retiring.activateWork(work);
+        if (!retiring.hasInactive()) {
+          removePending(retiring);
+        }
+        return;
+      }
+    }
     if ((int) NR.getAndAdd(this, -1) - 1 >= max) {
       return;
     }

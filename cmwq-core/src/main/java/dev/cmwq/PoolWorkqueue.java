@@ -272,7 +272,7 @@ final class PoolWorkqueue extends KthreadWork {
       activateFirstInactive(false);
       return;
     }
-    nna.decAndActivate(pool);
+    nna.decAndActivate(this);
   }
 
   /**

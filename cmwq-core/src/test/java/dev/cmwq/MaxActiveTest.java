@@ -194,6 +194,40 @@ class MaxActiveTest {
     }
   }
 
+  /**
+   * Two pwqs waiting on one node's limit take turns (the pending list rotates): a pwq that
+   * registers while another keeps the only slot busy is served within two retirements. Guards
+   * the retiring pwq's direct slot hand-off, which is allowed only while it is the sole waiter.
+   */
+  @Test
+  void unbound_pwqsWaitingOnTheNodeLimit_takeTurns() {
+    // One node of two caches (CPUs 0-1, 2-3): two pools, two pwqs sharing the node's limit.
+    try (WorkqueueSystem s = WorkqueueSystem.builder().topology(Topology.of(4, 1, 2, 2)).build()) {
+      Workqueue wq = s.workqueue("turns").unbound().maxActive(1).build();
+      wq.setMinActive(1);
+      List<String> order = Collections.synchronizedList(new ArrayList<>());
+      CountDownLatch gate = new CountDownLatch(1);
+      CountDownLatch started = new CountDownLatch(1);
+      wq.queueWorkOn(0, new Work(() -> {
+        started.countDown();
+        QueueWorkTest.awaitQuietly(gate);
+        order.add("a0");
+      }));
+      QueueWorkTest.awaitQuietly(started);
+      for (int i = 1; i <= 8; i++) {
+        String name = "a" + i;
+        wq.queueWorkOn(1, new Work(() -> order.add(name))); // same pod as CPU 0
+      }
+      wq.queueWorkOn(3, new Work(() -> order.add("b"))); // the other pod's pwq
+      int pending = wq.nodeNrActive(0).pendingCount();
+      gate.countDown();
+      wq.flush();
+      assertThat(pending).as("both pwqs wait").isEqualTo(2);
+      assertThat(order).hasSize(10);
+      assertThat(order.indexOf("b")).as("b's turn in %s", order).isLessThanOrEqualTo(2);
+    }
+  }
+
   @Test
   void fourNodes_eachMayRunItsMinActive() {
     // Four nodes of one CPU: max_active 2 gives each node ceil(2/4) = 1, so four can run at
