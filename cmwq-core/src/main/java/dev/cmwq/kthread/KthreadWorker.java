@@ -37,8 +37,12 @@ public final class KthreadWorker implements AutoCloseable {
   private static final int MAX_IDLE_SPINS = 256;
   /** Lower bound of an idle spin, so that the limit can grow back. */
   private static final int MIN_IDLE_SPINS = 8;
-  /** A park shorter than this means a longer spin would have caught the item. */
-  private static final long SHORT_PARK_NANOS = 50_000;
+  /**
+   * An item queued this soon after the thread parked means a longer spin would have caught it.
+   * Measured to the queuer's unpark, not to the thread running again: a virtual CPU's wake-up
+   * latency (tens of microseconds here) must not count as idleness.
+   */
+  private static final long SHORT_PARK_NANOS = 20_000;
 
   /** I: the thread name. */
   private final String name;
@@ -59,6 +63,10 @@ public final class KthreadWorker implements AutoCloseable {
   private int spinLimit = MAX_IDLE_SPINS;
   /** W: times a queuer had to unpark the thread (tests and benchmarks: wake-ups per item). */
   private long nrUnparks;
+  /** W: when the thread last parked (nanoTime). */
+  private long parkedAt;
+  /** W: when a queuer last unparked it (nanoTime). */
+  private long unparkedAt;
   /** W: the thread must exit. */
   private boolean stopping;
   /** W: delayed items whose timers are armed. */
@@ -112,6 +120,11 @@ public final class KthreadWorker implements AutoCloseable {
   /** The thread name. */
   public String name() {
     return name;
+  }
+
+  /** Whether the thread is idle and polling for an item (tests: queueing into the spin). */
+  boolean isIdleSpinning() {
+    return sleep == SPINNING;
   }
 
   /** Times the thread had to be unparked for an item (an idle spin caught the others). */
@@ -501,8 +514,8 @@ public final class KthreadWorker implements AutoCloseable {
       return; // a queuer (or destroy) woke us: sleep is AWAKE again
     }
     sleep = PARKED;
+    parkedAt = System.nanoTime();
     lock.unlock();
-    long parkedAt = System.nanoTime();
     try {
       Thread.interrupted();
       while (sleep == PARKED) {
@@ -511,7 +524,7 @@ public final class KthreadWorker implements AutoCloseable {
     } finally {
       lock.lock();
     }
-    boolean shortPark = System.nanoTime() - parkedAt < SHORT_PARK_NANOS;
+    boolean shortPark = unparkedAt - parkedAt < SHORT_PARK_NANOS;
     spinLimit = shortPark ? Math.min(MAX_IDLE_SPINS, limit << 1)
         : Math.max(MIN_IDLE_SPINS, limit >> 1);
   }
@@ -523,6 +536,7 @@ public final class KthreadWorker implements AutoCloseable {
       sleep = AWAKE;
       if (s == PARKED) {
         nrUnparks++;
+        unparkedAt = System.nanoTime();
         LockSupport.unpark(task);
       }
     }
