@@ -127,8 +127,8 @@ public final class KthreadWorker implements AutoCloseable {
     return sleep == SPINNING;
   }
 
-  /** Times the thread had to be unparked for an item (an idle spin caught the others). */
-  public long unparks() {
+  /** Times the thread had to be unparked for an item (an idle spin caught the others; tests). */
+  long unparks() {
     lock.lock();
     try {
       return nrUnparks;
@@ -493,9 +493,9 @@ public final class KthreadWorker implements AutoCloseable {
    * queued meanwhile: a queuer that finds it spinning just flips the state, saving the two
    * system calls of an unpark and the wake-up latency (several microseconds on a virtual CPU,
    * against a few hundred nanoseconds of the queuer's work per item). The limit doubles when a
-   * spin or a short park ends with an item and halves after a long park, so an idle worker
-   * stops burning CPU. All state changes are made under the lock; the spinning read is the
-   * only lock-free access. Checked by {@code KthreadWorkerTest} (queue while spinning, while
+   * spin catches an item or a queuer unparks the thread soon after it parked
+   * ({@link #SHORT_PARK_NANOS}), and halves otherwise, so an idle worker stops burning CPU. All
+   * state changes are made under the lock; the spinning read is the only lock-free access. Checked by {@code KthreadWorkerTest} (queue while spinning, while
    * parked, destroy of an idle worker).
    */
   private void idleWait() {
@@ -517,8 +517,8 @@ public final class KthreadWorker implements AutoCloseable {
     parkedAt = System.nanoTime();
     lock.unlock();
     try {
-      Thread.interrupted();
       while (sleep == PARKED) {
+        Thread.interrupted(); // a stray interrupt would turn park into a spin
         LockSupport.park(this);
       }
     } finally {

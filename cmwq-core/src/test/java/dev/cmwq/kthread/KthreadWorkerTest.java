@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.cmwq.TestSupport;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -79,6 +81,33 @@ class KthreadWorkerTest {
       await(ran);
       assertThat(worker.unparks()).isEqualTo(before + 1);
     }
+  }
+
+  /**
+   * An interrupt delivered to the parked thread (by code outside the worker) must not turn its
+   * park into a busy loop, and items still run afterwards. Fails with the interrupt status left
+   * set around the park: the thread then burns a CPU (here: most of the 300 ms waited).
+   */
+  @Test
+  void interruptOfTheParkedThread_doesNotMakeItSpin() throws Exception {
+    worker.queueWork(new KthreadWork(() -> { }));
+    worker.flush();
+    Thread t = threadNamed("kthread_test");
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    while (t.getState() != Thread.State.WAITING) {
+      assertThat(System.nanoTime()).as("thread parks once idle").isLessThan(deadline);
+      Thread.sleep(1);
+    }
+    ThreadMXBean mx = ManagementFactory.getThreadMXBean();
+    long cpu0 = mx.getThreadCpuTime(t.getId());
+    t.interrupt();
+    Thread.sleep(300);
+    long burnt = mx.getThreadCpuTime(t.getId()) - cpu0;
+    assertThat(burnt).as("CPU ns used by the idle thread after an interrupt")
+        .isLessThan(TimeUnit.MILLISECONDS.toNanos(50));
+    CountDownLatch ran = new CountDownLatch(1);
+    worker.queueWork(new KthreadWork(ran::countDown));
+    await(ran);
   }
 
   /**
