@@ -62,15 +62,15 @@ final class OsSupport {
 
   private static final ThreadLocal<LastCpu> LAST_CPU = ThreadLocal.withInitial(LastCpu::new);
 
-  /** T (its thread only): the calling thread's CPU as last read, and the calls until a re-read. */
+  /** S (its thread only): the calling thread's CPU as last read, and the calls until a re-read. */
   static final class LastCpu {
-    /** T: the OS CPU id last read. */
+    /** S: the OS CPU id last read. */
     private int osCpu;
-    /** T: calls left before the next read. */
+    /** S: calls left before the next read. */
     private int left;
-    /** T: the topology {@link #cpu} was mapped with. */
+    /** S: the topology {@link #cpu} was mapped with (null: map again). */
     private Topology mappedBy;
-    /** T: {@link #osCpu} in that topology's numbering, or -1. */
+    /** S: {@link #osCpu} in that topology's numbering, or -1. */
     private int cpu = -1;
 
     /** The CPU in {@code topology}'s numbering, reading the OS's id through {@code read}. */
@@ -78,7 +78,7 @@ final class OsSupport {
       if (--left < 0) {
         left = CPU_REREAD - 1;
         int os = read.getAsInt();
-        if (os != osCpu || mappedBy == null) {
+        if (os != osCpu) {
           osCpu = os;
           mappedBy = null;
         }

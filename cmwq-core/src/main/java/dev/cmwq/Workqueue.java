@@ -378,9 +378,11 @@ public final class Workqueue implements Executor, AutoCloseable {
     for (int spins = 0; ; spins++) {
       int cpu = reqCpu;
       PoolWorkqueue pwq;
-      if (unbound && cpuPwq == null) {
-        // Every CPU uses the default pwq (one pod, or ordered): the CPU cannot matter, so do not
-        // ask the OS for it (sched_getcpu through JNA costs about 40 ns per call here).
+      PoolWorkqueue[] table = cpuPwq; // as pwqForCpu, read once
+      if (table == null) {
+        // Every CPU uses the default pwq (an unbound workqueue on one pod, or ordered): the CPU
+        // cannot matter, so do not ask the OS for it (sched_getcpu through JNA costs about
+        // 40 ns per call here).
         pwq = dflPwq;
       } else {
         if (cpu == ANY_CPU) {
@@ -389,7 +391,7 @@ public final class Workqueue implements Executor, AutoCloseable {
             cpu = system.selectUnboundCpu(cpu);
           }
         }
-        pwq = pwqForCpu(cpu);
+        pwq = table[cpu];
       }
       WorkerPool pool = pwq.pool;
       WorkerPool lastPool = work.getWorkPool();
