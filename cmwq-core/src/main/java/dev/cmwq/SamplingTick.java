@@ -409,7 +409,7 @@ final class SamplingTick implements Runnable {
    * {@code wci_report}: "hogged CPU for >Nus M times, consider switching to WQ_UNBOUND", printed
    * when M reaches the threshold T and then whenever M+1-T is a power of two.
    */
-  private void reportHog(WorkFunction fn, long threshNanos) {
+  private void reportHog(Object fn, long threshNanos) {
     String name = Work.functionName(fn);
     AtomicInteger count = hogCounts.get(name);
     if (count == null) {

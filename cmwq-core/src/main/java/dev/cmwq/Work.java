@@ -72,8 +72,14 @@ public class Work {
 
   /** V: the data word above; see the ownership rules in the class comment. */
   volatile long data = WORK_STRUCT_NO_POOL;
-  /** I: the function; null only for list heads. */
-  final WorkFunction fn;
+  /**
+   * I: the function: the {@link WorkFunction}, or the {@link Runnable} itself when
+   * {@link #runnable} is set (no wrapper object: one object and one dependent load fewer per
+   * item); null only for list heads.
+   */
+  final Object fn;
+  /** I: {@link #fn} is a {@link Runnable}, run without the item. */
+  final boolean runnable;
   /** L: the pwq this item is queued on, valid while {@code WORK_STRUCT_PWQ} is set. */
   PoolWorkqueue pwq;
   /** L: list links ({@code entry}); self-linked when on no list. */
@@ -87,21 +93,8 @@ public class Work {
    * @throws NullPointerException if {@code fn} is null
    */
   public Work(Runnable fn) {
-    this.fn = new RunnableFunction(Checks.notNull(fn, "fn"));
-  }
-
-  /** The function of an item made from a {@link Runnable}; dumps name the Runnable. */
-  static final class RunnableFunction implements WorkFunction {
-    final Runnable task;
-
-    RunnableFunction(Runnable task) {
-      this.task = task;
-    }
-
-    @Override
-    public void run(Work work) {
-      task.run();
-    }
+    this.fn = Checks.notNull(fn, "fn");
+    this.runnable = true;
   }
 
   /**
@@ -111,11 +104,25 @@ public class Work {
    */
   public Work(WorkFunction fn) {
     this.fn = Checks.notNull(fn, "fn");
+    this.runnable = false;
   }
 
   /** List heads and internal items. */
   Work(WorkFunction fn, boolean internal) {
     this.fn = fn;
+    this.runnable = false;
+  }
+
+  /**
+   * Calls {@code fn}, this item's function as saved by the worker before it released the item
+   * (the item may be requeued meanwhile, but its function never changes).
+   */
+  final void callFunction(Object fn) throws Throwable {
+    if (runnable) {
+      ((Runnable) fn).run();
+    } else {
+      ((WorkFunction) fn).run(this);
+    }
   }
 
   // ---- public API -------------------------------------------------------------------------
@@ -245,10 +252,9 @@ public class Work {
     return functionName(fn) + "@" + Integer.toHexString(System.identityHashCode(this));
   }
 
-  /** The class that stands for a work function: a Runnable's own class, else the function's. */
-  static Class<?> functionClass(WorkFunction fn) {
-    return fn instanceof RunnableFunction ? ((RunnableFunction) fn).task.getClass()
-        : fn.getClass();
+  /** The class that stands for a work function (a Runnable or a WorkFunction). */
+  static Class<?> functionClass(Object fn) {
+    return fn.getClass();
   }
 
   /** The class traces name for this item's function (executor views name the user's task). */
@@ -260,7 +266,7 @@ public class Work {
    * The name dumps and traces use for a work function ({@code %ps}): the class without its
    * package, lambdas shortened to their defining class ({@code Demo$$Lambda}).
    */
-  static String functionName(WorkFunction fn) {
+  static String functionName(Object fn) {
     if (fn == null) {
       return "null";
     }

@@ -70,14 +70,14 @@ final class Worker {
 
   /** K: item being executed (written by this worker under pool.lock; read under pool.lock). */
   Work currentWork;
-  /** K: its function. */
-  WorkFunction currentFunc;
+  /** K: its function ({@link Work#fn}: a WorkFunction or a Runnable). */
+  Object currentFunc;
   /** K: its pwq. */
   PoolWorkqueue currentPwq;
   /** K: its flush colour. */
   int currentColor;
   /** K: function of the last completed item. */
-  WorkFunction lastFunc;
+  Object lastFunc;
   /** L: WORKER_* flags; the tick may set CPU_INTENSIVE on a running worker. */
   int flags;
   /** L: {@link #AWAKE}, {@link #SLEEP_HOOK} or {@link #SLEEP_TICK}. */
@@ -364,13 +364,13 @@ final class Worker {
     if (pwq != cpuPwq) {
       chargeCpu(pwq);
     }
-    WorkFunction fn = currentFunc;
+    Object fn = currentFunc;
     pool.lock.unlock();
     Events.ExecuteWork trace = counted ? Events.executeStart() : null;
     Class<?> traced = trace != null ? work.functionClass() : null;
     Throwable failure = null;
     try {
-      fn.run(work);
+      work.callFunction(fn);
     } catch (Throwable t) {
       failure = t;
     }

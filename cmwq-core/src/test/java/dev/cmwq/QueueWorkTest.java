@@ -40,6 +40,41 @@ class QueueWorkTest {
     assertThat(Work.current()).isNull();
   }
 
+  /** A function that is both a Runnable and a WorkFunction. */
+  static final class Both implements Runnable, WorkFunction {
+    final List<String> calls = java.util.Collections.synchronizedList(new ArrayList<>());
+
+    @Override
+    public void run() {
+      calls.add("run()");
+    }
+
+    @Override
+    public void run(Work work) {
+      calls.add("run(work)");
+    }
+  }
+
+  /**
+   * An item keeps its function without a wrapper, and remembers which constructor it came
+   * from: a Runnable is run as a Runnable even if it is also a WorkFunction, and dumps name the
+   * user's class.
+   */
+  @Test
+  void theConstructorUsed_decidesHowTheFunctionIsCalled() throws Exception {
+    Workqueue wq = sys.workqueue("test").build();
+    Both both = new Both();
+    Work asRunnable = new Work((Runnable) both);
+    Work asFunction = new Work((WorkFunction) both);
+    wq.queueWork(asRunnable);
+    asRunnable.flush();
+    wq.queueWork(asFunction);
+    asFunction.flush();
+    assertThat(both.calls).containsExactly("run()", "run(work)");
+    assertThat(asRunnable.toString()).startsWith("QueueWorkTest$Both@");
+    assertThat(asRunnable.functionClass()).isEqualTo(Both.class);
+  }
+
   @Test
   void queueWork_whilePending_returnsFalseAndCoalesces() throws Exception {
     Workqueue wq = sys.workqueue("test").build();
