@@ -16,7 +16,7 @@ import java.util.List;
 public class KthreadDelayedWork extends KthreadWork {
   /** I: the embedded timer. */
   final Timer timer = new Timer();
-  /** W to write, racy reads: armed ({@code delayed_work_list} membership). */
+  /** W to write, racy reads: armed ({@code delayed_work_list} membership); sets BLOCKED. */
   volatile boolean delayed;
   /** W: flushes waiting for the armed item to fire and run; null when none. */
   List<KthreadWorker.FlushWork> flushers;
@@ -33,7 +33,7 @@ public class KthreadDelayedWork extends KthreadWork {
   /** Queued, or armed and waiting for its delay. */
   @Override
   public boolean isPending() {
-    return queued || delayed;
+    return (state & QUEUED) != 0 || delayed;
   }
 
   /** W: remembers a flush waiting for the timer. */

@@ -1,6 +1,8 @@
 package dev.cmwq.kthread;
 
 import dev.cmwq.Checks;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 
 /**
  * An item for a {@link KthreadWorker} ({@code struct kthread_work}).
@@ -16,8 +18,37 @@ public class KthreadWork {
   KthreadWork prev = this;
   /** W: list links. */
   KthreadWork next = this;
-  /** W to write, racy reads: on a list of its worker ({@code !list_empty(&work->node)}). */
-  volatile boolean queued;
+  /** {@link #state} bit: queued, i.e. on its worker's list or inbox, or being pushed there. */
+  static final int QUEUED = 1;
+  /**
+   * {@link #state} bit: queueing is refused, because a cancel is in progress or (delayed items)
+   * the timer is armed.
+   */
+  static final int BLOCKED = 2;
+  static final VarHandle STATE;
+
+  static {
+    try {
+      STATE = MethodHandles.lookup().findVarHandle(KthreadWork.class, "state", int.class);
+    } catch (ReflectiveOperationException e) {
+      throw new ExceptionInInitializerError(e);
+    }
+  }
+
+  /**
+   * V: {@link #QUEUED} | {@link #BLOCKED} (the kernel keeps this as list membership plus the
+   * {@code canceling} count, both under the worker lock). A queuer claims an idle item with one
+   * CAS from 0 to {@code QUEUED} without taking the worker lock; every other change is made
+   * under the worker lock — a CAS when the value is 0 (a queuer may claim it at the same time),
+   * a plain volatile write otherwise (no queuer can change a non-zero value). Checked by the
+   * jcstress tests {@code KthreadQueueVsCancel} and {@code KthreadCancelWorkSync}.
+   */
+  volatile int state;
+  /**
+   * P: the inbox link, written by the queuer that claimed the item before it pushes the item,
+   * read (and cleared) by the worker-lock holder that splices the inbox.
+   */
+  KthreadWork inboxNext;
   /** W to write, racy reads: set at first queueing, never cleared. */
   volatile KthreadWorker worker;
   /** W: cancel operations in progress; queueing is refused while positive. */
@@ -62,7 +93,12 @@ public class KthreadWork {
 
   /** Whether the item is queued and not yet started (or, for delayed items, armed). */
   public boolean isPending() {
-    return queued;
+    return (state & QUEUED) != 0;
+  }
+
+  /** A queuer's claim of an idle item: 0 to {@link #QUEUED}, false if it was not idle. */
+  final boolean claim() {
+    return state == 0 && STATE.compareAndSet(this, 0, QUEUED);
   }
 
   /**

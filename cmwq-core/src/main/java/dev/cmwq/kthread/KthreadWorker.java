@@ -4,9 +4,12 @@ import dev.cmwq.Checks;
 import dev.cmwq.Completion;
 import dev.cmwq.Lockdep;
 import dev.cmwq.timer.TimerBase;
-import java.time.Duration;
 import java.lang.System.Logger.Level;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.time.Duration;
 import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
 
 /**
@@ -16,6 +19,18 @@ import java.util.concurrent.locks.LockSupport;
  * <p>Its lock is independent of every workqueue lock, which is why the workqueue engine uses one
  * ({@code pool_workqueue_release}) to release pool workqueues: queueing here while holding a
  * pool lock cannot deadlock.
+ *
+ * <h2>Queueing without the lock</h2>
+ * {@link #queueWork} of an item that has been on this worker before takes no lock: it claims the
+ * item ({@link KthreadWork#state} from 0 to {@code QUEUED}, one CAS), pushes it onto the
+ * {@link #inbox} (a Treiber stack, one CAS) and wakes the thread if it is idle. Whoever takes
+ * the lock and needs the whole list first splices the inbox onto the list's tail, oldest first:
+ * the thread when its list runs dry, a flush, a cancel, a re-arm, a timer that fires. FIFO order
+ * holds because everything in the inbox was queued after everything on the list. A lock holder
+ * that finds an item claimed but not yet pushed (the queuer is between its two CASes) drops the
+ * lock and retries, as the kernel's {@code try_to_grab_pending} callers retry on
+ * {@code -EAGAIN}. {@link #destroy()} closes the inbox, so a late queuer fails loudly instead of
+ * losing its item.
  *
  * <p>Lock rule: fields marked {@code W} are guarded by {@link #lock}.
  */
@@ -43,6 +58,26 @@ public final class KthreadWorker implements AutoCloseable {
    * latency (tens of microseconds here) must not count as idleness.
    */
   private static final long SHORT_PARK_NANOS = 20_000;
+  private static final int QUEUED = KthreadWork.QUEUED;
+  private static final int BLOCKED = KthreadWork.BLOCKED;
+  /** Length of {@link #inbox}: 64 KiB of references, twice a card-table line's reach. */
+  private static final int CELLS = 16_384;
+  /** The element of {@link #inbox} that holds the head. */
+  private static final int CELL = CELLS / 2;
+  /** The {@link #inbox} of a destroyed worker: pushes fail. */
+  private static final KthreadWork CLOSED = new KthreadWork(null, true);
+  private static final VarHandle INBOX;
+  private static final VarHandle SLEEP;
+
+  static {
+    try {
+      MethodHandles.Lookup l = MethodHandles.lookup();
+      INBOX = MethodHandles.arrayElementVarHandle(Object[].class);
+      SLEEP = l.findVarHandle(KthreadWorker.class, "sleep", int.class);
+    } catch (ReflectiveOperationException e) {
+      throw new ExceptionInInitializerError(e);
+    }
+  }
 
   /** I: the thread name. */
   private final String name;
@@ -52,21 +87,41 @@ public final class KthreadWorker implements AutoCloseable {
   private final Lockdep.Lock lock;
   /** W: head of the FIFO of ready items. */
   private final KthreadWork workList = new KthreadWork(null, true);
+  /**
+   * V: the inbox: its head is the middle element ({@link #CELL}) of this array, the other
+   * elements stay null. The head is the newest item queued without the lock, the others follow
+   * through {@link KthreadWork#inboxNext}; null when empty, {@link #CLOSED} once destroyed.
+   * Queuers push by CAS, the lock holder takes the whole chain ({@link #splice()}), and CLOSED
+   * is only set under the lock.
+   *
+   * <p>Why a 64 KiB array for one reference: every reference store also writes a byte of the
+   * garbage collector's card table (one byte per 512 B of heap; the Parallel collector writes
+   * it unconditionally). A queuer stores a reference into the head for every item, and the
+   * thread stores references into this worker's fields and list head for every item. With the
+   * head in a small object allocated next to the worker, both threads kept writing the same
+   * card-table cache line (64 cards: 32 KiB of heap), which bounced between their CPUs once the
+   * objects were old: {@code BurstProbe kthread,mpsc,tpe1} 131 ns per item, 58.8 with
+   * {@code -XX:+UseCondCardMark} (no redundant card writes), 78–81 with this array, whose middle
+   * element has its 32 KiB window of the heap to itself.
+   */
+  private final Object[] inbox = new Object[CELLS];
   /** W: the item being executed (or just executed), null when idle. */
   private KthreadWork currentWork;
   /**
-   * W to write, lock-free reads by the thread while it spins: {@link #AWAKE}, {@link #SPINNING}
-   * or {@link #PARKED} (see {@link #idleWait()}).
+   * V: {@link #AWAKE}, {@link #SPINNING} or {@link #PARKED} (see {@link #idleWait()}). The
+   * thread moves it from AWAKE to SPINNING (under the lock) and from SPINNING to PARKED (CAS);
+   * wakers, with or without the lock, move it back to AWAKE by CAS ({@link #wake()}).
    */
   private volatile int sleep;
   /** S (the worker's thread): polls the next idle spin may take; adapts between the bounds. */
   private int spinLimit = MAX_IDLE_SPINS;
-  /** W: times a queuer had to unpark the thread (tests and benchmarks: wake-ups per item). */
-  private long nrUnparks;
-  /** W: when the thread last parked (nanoTime). */
-  private long parkedAt;
-  /** W: when a queuer last unparked it (nanoTime). */
-  private long unparkedAt;
+  /** V: times a queuer had to unpark the thread (tests and benchmarks: wake-ups per item). */
+  private final AtomicLong nrUnparks = new AtomicLong();
+  /**
+   * R: when a waker last found the thread parked (nanoTime), written before its CAS; any recent
+   * waker's time serves the spin's adaptation.
+   */
+  private volatile long unparkedAt;
   /** W: the thread must exit. */
   private boolean stopping;
   /** W: delayed items whose timers are armed. */
@@ -129,12 +184,7 @@ public final class KthreadWorker implements AutoCloseable {
 
   /** Times the thread had to be unparked for an item (an idle spin caught the others; tests). */
   long unparks() {
-    lock.lock();
-    try {
-      return nrUnparks;
-    } finally {
-      lock.unlock();
-    }
+    return nrUnparks.get();
   }
 
   /** The CPU given to {@link #createOnCpu}, or -1. */
@@ -154,8 +204,15 @@ public final class KthreadWorker implements AutoCloseable {
             return;
           }
           work = workList.next;
+          if (work == workList) {
+            splice(); // only when the list runs dry: one inbox exchange per batch
+            work = workList.next;
+          }
           if (work != workList) {
             unlink(work);
+            // Non-zero, so no queuer races this write; a release store suffices: a queuer's
+            // claim CAS reads it, and nothing here depends on a later read.
+            KthreadWork.STATE.setRelease(work, work.state & ~QUEUED);
             currentWork = work;
             break;
           }
@@ -183,17 +240,100 @@ public final class KthreadWorker implements AutoCloseable {
    */
   public boolean queueWork(KthreadWork work) {
     Checks.notNull(work, "work");
-    lock.lock();
+    if (work.worker == this) {
+      if (!work.claim()) {
+        return false; // pending, armed, or a cancel is in progress
+      }
+      push(work);
+      return true;
+    }
+    lock.lock(); // first queueing: record the owner
     try {
       checkOwner(work);
       checkAlive(work);
-      if (queuingBlocked(work)) {
+      if (!work.claim()) {
         return false;
       }
+      work.worker = this;
+      splice();
       insertBefore(work, workList);
       return true;
     } finally {
       lock.unlock();
+    }
+  }
+
+  /**
+   * Pushes a claimed item onto the inbox and wakes the thread. On a destroyed worker the claim
+   * is undone and the call fails.
+   */
+  private void push(KthreadWork work) {
+    KthreadWork head;
+    do {
+      head = inboxHead();
+      if (head == CLOSED) {
+        KthreadWork.STATE.getAndBitwiseAnd(work, ~KthreadWork.QUEUED);
+        throw new IllegalStateException("kthread worker " + name + " is destroyed: " + work
+            + " was not queued");
+      }
+      work.inboxNext = head;
+    } while (!INBOX.compareAndSet(inbox, CELL, head, work));
+    wake();
+  }
+
+  /** The inbox's head (volatile read). */
+  private KthreadWork inboxHead() {
+    return (KthreadWork) INBOX.getVolatile(inbox, CELL);
+  }
+
+  /** Lock held: moves the inbox's items to the tail of the list, oldest first. */
+  private void splice() {
+    KthreadWork top = inboxHead();
+    if (top == null || top == CLOSED) {
+      return; // CLOSED is only set under the lock, so it cannot appear before the exchange
+    }
+    linkChain((KthreadWork) INBOX.getAndSet(inbox, CELL, (Object) null));
+  }
+
+  /**
+   * Lock held: appends an inbox chain (newest first) to the list in queueing order, in one pass:
+   * the newest goes to the tail and each older one just before the one linked before it.
+   */
+  private void linkChain(KthreadWork top) {
+    KthreadWork pos = workList;
+    while (top != null) {
+      KthreadWork n = top.inboxNext;
+      top.inboxNext = null;
+      link(top, pos);
+      pos = top;
+      top = n;
+    }
+  }
+
+  /**
+   * Lock held: splices the inbox and returns {@code work}'s state, read once after the splice.
+   * While that state says claimed but the item is on no list (its queuer has not pushed it
+   * yet), drops the lock and retries; the wait is as long as the queuer's next few instructions
+   * (it holds no lock we take). The returned value is then stable if non-zero (only lock
+   * holders change a non-zero state, and a queued item is on the list); if 0, a queuer may claim
+   * the item at any moment, so the caller changes it only by CAS from 0. Callers must use the
+   * returned value, not a second read: a claim between two reads would look like a queued item
+   * that is on no list (seen in {@code KthreadWorkerTest.concurrentQueuersCancelsAndFlushes…}).
+   */
+  private int settle(KthreadWork work) {
+    for (;;) {
+      splice();
+      int s = work.state;
+      if ((s & QUEUED) == 0 || work.prev != work) {
+        return s;
+      }
+      lock.unlock();
+      try {
+        Thread.onSpinWait();
+        Thread.yield();
+      } finally {
+        lock.lock();
+      }
     }
   }
 
@@ -213,10 +353,12 @@ public final class KthreadWorker implements AutoCloseable {
     try {
       checkOwner(dwork);
       checkAlive(dwork);
-      if (queuingBlocked(dwork)) {
-        return false;
+      long nanos = Checks.saturatedNanos(delay);
+      if (!KthreadWork.STATE.compareAndSet(dwork, 0, nanos <= 0 ? QUEUED : BLOCKED)) {
+        return false; // pending, armed, or a cancel is in progress
       }
-      queueDelayedLocked(dwork, delay);
+      dwork.worker = this;
+      place(dwork, nanos);
       return true;
     } finally {
       lock.unlock();
@@ -239,30 +381,47 @@ public final class KthreadWorker implements AutoCloseable {
     try {
       checkOwner(dwork);
       checkAlive(dwork);
-      if (dwork.worker == null) {
-        queueDelayedLocked(dwork, delay);
-        return false;
+      long nanos = Checks.saturatedNanos(delay);
+      int target = nanos <= 0 ? QUEUED : BLOCKED;
+      for (;;) {
+        int s = settle(dwork);
+        if (dwork.canceling > 0) {
+          return true; // a cancel in progress wins; the number of queued instances is unchanged
+        }
+        if (s == 0) {
+          if (!KthreadWork.STATE.compareAndSet(dwork, 0, target)) {
+            continue; // a queuer claimed it meanwhile: take that instance back
+          }
+          dwork.worker = this;
+          place(dwork, nanos);
+          return false;
+        }
+        // queued or armed (non-zero, so no queuer can change the state under us)
+        if (dwork.delayed) {
+          disarm(dwork, /* keepFlushers= */ true);
+        } else {
+          unlinkIfQueued(dwork);
+        }
+        dwork.state = target; // one store: no window at 0 for a queuer
+        place(dwork, nanos);
+        return true;
       }
-      if (dwork.canceling > 0) {
-        return true; // a cancel in progress wins; the number of queued instances is unchanged
-      }
-      boolean ret = dwork.delayed ? disarm(dwork, /* keepFlushers= */ true) : dequeue(dwork);
-      queueDelayedLocked(dwork, delay);
-      return ret;
     } finally {
       lock.unlock();
     }
   }
 
-  /** Lock held. */
-  private void queueDelayedLocked(KthreadDelayedWork dwork, Duration delay) {
-    long nanos = Checks.saturatedNanos(delay);
+  /**
+   * Lock held, {@code dwork}'s state already set to QUEUED (delay zero or negative: queued at
+   * the tail now) or BLOCKED (armed for {@code nanos}).
+   */
+  private void place(KthreadDelayedWork dwork, long nanos) {
     if (nanos <= 0) {
+      splice(); // items queued before this call go first
       insertBefore(dwork, workList);
       moveFlushersBehind(dwork);
       return;
     }
-    dwork.worker = this;
     dwork.delayed = true;
     nrDelayed++;
     TimerBase.shared().mod(dwork.timer, TimerBase.deadline(nanos));
@@ -282,8 +441,11 @@ public final class KthreadWorker implements AutoCloseable {
       nrDelayed--;
       if (dwork.canceling > 0 || stopping) {
         completeFlushers(dwork);
+        unblock(dwork);
         return;
       }
+      dwork.state = QUEUED; // from BLOCKED: no queuer races a non-zero state
+      splice();
       insertBefore(dwork, workList);
       moveFlushersBehind(dwork);
     } finally {
@@ -306,7 +468,10 @@ public final class KthreadWorker implements AutoCloseable {
     }
   }
 
-  /** Lock held: disarms an armed item; true (it was pending). */
+  /**
+   * Lock held: disarms an armed item; true (it was pending). Its state keeps BLOCKED: the caller
+   * sets the next one ({@link #unblock} or a new placement).
+   */
   private boolean disarm(KthreadDelayedWork dwork, boolean keepFlushers) {
     // If the timer already expired and its function waits for our lock, it will see
     // delayed == false and do nothing.
@@ -319,19 +484,30 @@ public final class KthreadWorker implements AutoCloseable {
     return true;
   }
 
-  /** Lock held: {@code __kthread_cancel_work} for a queued item. */
-  private static boolean dequeue(KthreadWork work) {
-    if (work.queued) {
+  /**
+   * Lock held, after {@link #settle}: takes a queued item off the list. Its state still says
+   * QUEUED: the caller writes the next state in one store, so that no queuer can claim the item
+   * in between (it would push an item that is back on the list).
+   */
+  private static boolean unlinkIfQueued(KthreadWork work) {
+    if ((work.state & QUEUED) != 0) {
       unlink(work);
       return true;
     }
     return false;
   }
 
-  /** Lock held: {@code queuing_blocked}: pending, armed, or being cancelled. */
-  private static boolean queuingBlocked(KthreadWork work) {
-    return work.queued || work.canceling > 0
-        || (work instanceof KthreadDelayedWork && ((KthreadDelayedWork) work).delayed);
+  /**
+   * Lock held: clears BLOCKED once no cancel is in progress and no timer is armed
+   * ({@code queuing_blocked} turns false). A state without BLOCKED is left alone: it may be 0,
+   * which only a CAS may change.
+   */
+  private static void unblock(KthreadWork work) {
+    int s = work.state;
+    if ((s & BLOCKED) != 0 && work.canceling == 0
+        && !(work instanceof KthreadDelayedWork && ((KthreadDelayedWork) work).delayed)) {
+      work.state = s & ~BLOCKED;
+    }
   }
 
   private void checkAlive(KthreadWork work) {
@@ -357,6 +533,7 @@ public final class KthreadWorker implements AutoCloseable {
       if (stopping) {
         return;
       }
+      splice();
       insertBefore(fwork, workList);
     } finally {
       lock.unlock();
@@ -388,10 +565,14 @@ public final class KthreadWorker implements AutoCloseable {
     lock.lock();
     try {
       stopping = true;
+      KthreadWork rest = (KthreadWork) INBOX.getAndSet(inbox, CELL, (Object) CLOSED); // later queuers fail
+      if (rest != CLOSED) {
+        linkChain(rest);
+      }
       if (workList.next != workList) {
         LOG.log(Level.WARNING, "kthread worker " + name + " destroyed with items still queued");
       }
-      wakeLocked();
+      wake();
     } finally {
       lock.unlock();
     }
@@ -419,7 +600,7 @@ public final class KthreadWorker implements AutoCloseable {
     FlushWork fwork = new FlushWork();
     lock.lock();
     try {
-      if (work.queued) {
+      if ((settle(work) & QUEUED) != 0) {
         insertBefore(fwork, work.next); // right behind the item
       } else if (work instanceof KthreadDelayedWork && ((KthreadDelayedWork) work).delayed) {
         if (Thread.currentThread() == task) {
@@ -444,25 +625,50 @@ public final class KthreadWorker implements AutoCloseable {
     return true;
   }
 
-  /** {@code kthread_cancel_work_sync}. */
+  /**
+   * {@code kthread_cancel_work_sync}. Taking the pending instance and refusing further queueing
+   * (while a running instance finishes) is one step, as under the kernel's lock: the state goes
+   * from QUEUED (or armed) to BLOCKED or idle in a single store, and from idle to BLOCKED by CAS,
+   * so a lock-free queuer cannot slip an instance in between.
+   */
   boolean cancelWorkSync(KthreadWork work) {
     boolean ret;
     lock.lock();
     try {
       checkOwner(work);
-      if (work instanceof KthreadDelayedWork && ((KthreadDelayedWork) work).delayed) {
-        ret = disarm((KthreadDelayedWork) work, /* keepFlushers= */ false);
-      } else {
-        ret = dequeue(work);
+      for (;;) {
+        int s = settle(work);
+        boolean running = currentWork == work;
+        if (running && Thread.currentThread() == task) {
+          throw new IllegalStateException("cancelSync() of " + work
+              + " from its own function would wait for itself");
+        }
+        if (s == 0) {
+          if (!running) {
+            return false;
+          }
+          if (!KthreadWork.STATE.compareAndSet(work, 0, BLOCKED)) {
+            continue; // a queuer claimed it first: take that instance on the next pass
+          }
+          work.canceling++;
+          ret = false;
+          break;
+        }
+        // Queued, armed, or another cancel is in progress: no queuer can change s now.
+        if (work instanceof KthreadDelayedWork && ((KthreadDelayedWork) work).delayed) {
+          ret = disarm((KthreadDelayedWork) work, /* keepFlushers= */ false);
+        } else {
+          ret = unlinkIfQueued(work);
+        }
+        if (running) {
+          work.canceling++;
+        }
+        work.state = work.canceling > 0 ? BLOCKED : 0; // one store
+        if (!running) {
+          return ret;
+        }
+        break;
       }
-      if (currentWork != work) {
-        return ret;
-      }
-      if (Thread.currentThread() == task) {
-        throw new IllegalStateException("cancelSync() of " + work
-            + " from its own function would wait for itself");
-      }
-      work.canceling++;
     } finally {
       lock.unlock();
     }
@@ -472,6 +678,7 @@ public final class KthreadWorker implements AutoCloseable {
       lock.lock();
       try {
         work.canceling--;
+        unblock(work);
       } finally {
         lock.unlock();
       }
@@ -488,72 +695,93 @@ public final class KthreadWorker implements AutoCloseable {
   }
 
   /**
-   * The thread has no item (lock held on entry and on return). It first polls {@link #sleep}
-   * with the lock released, for up to {@link #spinLimit} spins, and parks only if nothing was
-   * queued meanwhile: a queuer that finds it spinning just flips the state, saving the two
-   * system calls of an unpark and the wake-up latency (several microseconds on a virtual CPU,
-   * against a few hundred nanoseconds of the queuer's work per item). The limit doubles when a
-   * spin catches an item or a queuer unparks the thread soon after it parked
-   * ({@link #SHORT_PARK_NANOS}), and halves otherwise, so an idle worker stops burning CPU. All
-   * state changes are made under the lock; the spinning read is the only lock-free access. Checked by {@code KthreadWorkerTest} (queue while spinning, while
-   * parked, destroy of an idle worker).
+   * The thread has no item (lock held on entry and on return; the list and the inbox were
+   * found empty). It first polls {@link #sleep} with the lock released, for up to
+   * {@link #spinLimit} spins, and parks only if nothing was queued meanwhile: a queuer that finds
+   * it spinning just flips the state, saving the two system calls of an unpark and the wake-up
+   * latency (several microseconds on a virtual CPU, against tens of nanoseconds of the queuer's
+   * work per item). The limit doubles when a spin catches an item or a queuer unparks the thread
+   * soon after it parked ({@link #SHORT_PARK_NANOS}), and halves otherwise, so an idle worker
+   * stops burning CPU.
+   *
+   * <p>No lost wake-up: the thread publishes SPINNING and then reads the inbox, a lock-free
+   * queuer pushes and then reads {@code sleep} (both volatile), so one of them sees the other; a
+   * locked inserter sees SPINNING because it was written under the lock; and {@link #wake()}
+   * retries its CAS until it sees AWAKE or wins, so the thread's own SPINNING to PARKED step
+   * cannot swallow a wake-up. Checked by {@code KthreadWorkerTest} (queue while spinning, while
+   * parked, from many threads at once; destroy of an idle worker).
    */
   private void idleWait() {
     sleep = SPINNING;
+    KthreadWork top = inboxHead();
+    if (top != null && top != CLOSED) {
+      sleep = AWAKE; // a push raced the splice
+      return;
+    }
     int limit = spinLimit;
+    boolean parked = false;
+    long parkStart = 0;
     lock.unlock();
     try {
       for (int i = 0; i < limit && sleep == SPINNING; i++) {
         Thread.onSpinWait();
       }
-    } finally {
-      lock.lock();
-    }
-    if (sleep != SPINNING) {
-      spinLimit = Math.min(MAX_IDLE_SPINS, limit << 1);
-      return; // a queuer (or destroy) woke us: sleep is AWAKE again
-    }
-    sleep = PARKED;
-    parkedAt = System.nanoTime();
-    lock.unlock();
-    try {
-      while (sleep == PARKED) {
-        Thread.interrupted(); // a stray interrupt would turn park into a spin
-        LockSupport.park(this);
+      parkStart = System.nanoTime();
+      if (SLEEP.compareAndSet(this, SPINNING, PARKED)) {
+        parked = true;
+        while (sleep == PARKED) {
+          Thread.interrupted(); // a stray interrupt would turn park into a spin
+          LockSupport.park(this);
+        }
       }
     } finally {
       lock.lock();
     }
-    boolean shortPark = unparkedAt - parkedAt < SHORT_PARK_NANOS;
+    if (!parked) {
+      spinLimit = Math.min(MAX_IDLE_SPINS, limit << 1); // the spin caught an item (or destroy)
+      return;
+    }
+    boolean shortPark = unparkedAt - parkStart < SHORT_PARK_NANOS;
     spinLimit = shortPark ? Math.min(MAX_IDLE_SPINS, limit << 1)
         : Math.max(MIN_IDLE_SPINS, limit >> 1);
   }
 
-  /** Lock held: ends the thread's idle wait, unparking it only if it is parked. */
-  private void wakeLocked() {
-    int s = sleep;
-    if (s != AWAKE) {
-      sleep = AWAKE;
+  /**
+   * Ends the thread's idle wait, unparking it only if it is parked; with or without the lock.
+   * Retries until it sees AWAKE or its own CAS wins.
+   */
+  private void wake() {
+    for (;;) {
+      int s = sleep;
+      if (s == AWAKE) {
+        return;
+      }
       if (s == PARKED) {
-        nrUnparks++;
-        unparkedAt = System.nanoTime();
-        LockSupport.unpark(task);
+        unparkedAt = System.nanoTime(); // before the CAS, so the thread sees it when woken
+      }
+      if (SLEEP.compareAndSet(this, s, AWAKE)) {
+        if (s == PARKED) {
+          nrUnparks.incrementAndGet();
+          LockSupport.unpark(task);
+        }
+        return;
       }
     }
   }
 
-  /** Inserts {@code work} before {@code pos} and wakes the thread if idle. Lock held. */
+  /** Lock held: inserts {@code work} (its state already set) before {@code pos}; wakes the thread. */
   private void insertBefore(KthreadWork work, KthreadWork pos) {
+    link(work, pos);
+    wake();
+  }
+
+  /** Lock held: list insertion before {@code pos}. */
+  private static void link(KthreadWork work, KthreadWork pos) {
     KthreadWork prev = pos.prev;
     work.next = pos;
     work.prev = prev;
     prev.next = work;
     pos.prev = work;
-    work.queued = true;
-    if (!(work instanceof FlushWork)) {
-      work.worker = this;
-    }
-    wakeLocked();
   }
 
   /** Lock held. */
@@ -562,7 +790,6 @@ public final class KthreadWorker implements AutoCloseable {
     work.next.prev = work.prev;
     work.prev = work;
     work.next = work;
-    work.queued = false;
   }
 
   @Override
