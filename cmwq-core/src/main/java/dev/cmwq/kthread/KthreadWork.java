@@ -14,9 +14,14 @@ import java.lang.invoke.VarHandle;
 public class KthreadWork {
   /** I: the function; null for list heads. */
   final Runnable fn;
-  /** W (worker lock): list links, self-linked when on no list. */
+  /** W (worker lock): list links, self-linked when on no list (also while in the inbox). */
   KthreadWork prev = this;
-  /** W: list links. */
+  /**
+   * W: list links. P while the item is in its worker's inbox: then it is the inbox link,
+   * written by the queuer that claimed the item before it pushes it, read by the lock holder
+   * that splices the inbox (sharing the field keeps a pool workqueue, which embeds an item, at
+   * 80 B).
+   */
   KthreadWork next = this;
   /** {@link #state} bit: queued, i.e. on its worker's list or inbox, or being pushed there. */
   static final int QUEUED = 1;
@@ -41,14 +46,10 @@ public class KthreadWork {
    * CAS from 0 to {@code QUEUED} without taking the worker lock; every other change is made
    * under the worker lock — a CAS when the value is 0 (a queuer may claim it at the same time),
    * a plain volatile write otherwise (no queuer can change a non-zero value). Checked by the
-   * jcstress tests {@code KthreadQueueVsCancel} and {@code KthreadCancelWorkSync}.
+   * jcstress tests {@code KthreadQueueVsCancel}, {@code KthreadQueueVsMod} and
+   * {@code KthreadCancelWorkSync}.
    */
   volatile int state;
-  /**
-   * P: the inbox link, written by the queuer that claimed the item before it pushes the item,
-   * read (and cleared) by the worker-lock holder that splices the inbox.
-   */
-  KthreadWork inboxNext;
   /** W to write, racy reads: set at first queueing, never cleared. */
   volatile KthreadWorker worker;
   /** W: cancel operations in progress; queueing is refused while positive. */

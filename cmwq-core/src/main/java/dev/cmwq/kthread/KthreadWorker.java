@@ -90,7 +90,7 @@ public final class KthreadWorker implements AutoCloseable {
   /**
    * V: the inbox: its head is the middle element ({@link #CELL}) of this array, the other
    * elements stay null. The head is the newest item queued without the lock, the others follow
-   * through {@link KthreadWork#inboxNext}; null when empty, {@link #CLOSED} once destroyed.
+   * through {@link KthreadWork#next}; null when empty, {@link #CLOSED} once destroyed.
    * Queuers push by CAS, the lock holder takes the whole chain ({@link #splice()}), and CLOSED
    * is only set under the lock.
    *
@@ -276,7 +276,7 @@ public final class KthreadWorker implements AutoCloseable {
         throw new IllegalStateException("kthread worker " + name + " is destroyed: " + work
             + " was not queued");
       }
-      work.inboxNext = head;
+      work.next = head; // the item is on no list: next is the inbox link until spliced
     } while (!INBOX.compareAndSet(inbox, CELL, head, work));
     wake();
   }
@@ -302,8 +302,7 @@ public final class KthreadWorker implements AutoCloseable {
   private void linkChain(KthreadWork top) {
     KthreadWork pos = workList;
     while (top != null) {
-      KthreadWork n = top.inboxNext;
-      top.inboxNext = null;
+      KthreadWork n = top.next; // the inbox link, overwritten by the list link
       link(top, pos);
       pos = top;
       top = n;

@@ -312,23 +312,24 @@ class KthreadWorkerTest {
     KthreadWorker w = KthreadWorker.create("short_lived_2");
     AtomicInteger runs = new AtomicInteger();
     KthreadWork work = new KthreadWork(runs::incrementAndGet);
-    assertThat(w.queueWork(work)).isTrue(); // first queueing records the owner
+    assertThat(w.queueWork(work)).isTrue(); // first queueing records the owner (locked)
     w.flush();
-    assertThat(w.queueWork(work)).isTrue(); // owned now
+    assertThat(w.queueWork(work)).isTrue(); // owned now: claim and inbox push
     w.destroy();
     assertThat(runs.get()).as("destroy flushes first").isEqualTo(2);
     assertThatThrownBy(() -> w.queueWork(work))
         .isInstanceOf(IllegalStateException.class)
         .hasMessageContaining("destroyed");
-    assertThat(work.isPending()).as("the refused item is left idle").isFalse();
+    assertThat(work.isPending()).as("the failed claim is undone").isFalse();
   }
 
   /**
-   * Queueing under fire: three threads queue the same 32 items (each already owned by the
-   * worker) while a fourth cancels and flushes them. Every accepted queueing must end in exactly
-   * one run or one successful cancel — a lost item, a double insertion or a cancel that missed
-   * an item being queued breaks the count. (It caught such a bug, in 1 of 3 runs, in the
-   * lock-free queueing experiment on branch {@code experiment/kthread-inbox}.)
+   * The lock-free queueing path under fire: three threads queue the same 32 items (each already
+   * owned by the worker, so every accepted queueing is a claim and an inbox push) while a
+   * fourth cancels and flushes them. Every accepted queueing must end in exactly one run or one
+   * successful cancel — a lost item, a double insertion or a cancel that missed an item being
+   * pushed breaks the count. It caught the first version's race (a cancel that read the state
+   * twice) in 2 of 3 runs, as a count off by one or a hang.
    */
   @Test
   void concurrentQueuersCancelsAndFlushes_loseNothingAndRunNothingTwice() throws Exception {

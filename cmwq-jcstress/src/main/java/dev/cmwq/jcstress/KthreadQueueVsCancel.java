@@ -14,16 +14,16 @@ import org.openjdk.jcstress.annotations.State;
 import org.openjdk.jcstress.infra.results.ZZI_Result;
 
 /**
- * {@code kthread_queue_work} of an item the worker already owns (unlike
- * {@link KthreadCancelWorkSync}, whose fresh item takes the first-queueing path) against
- * {@code kthread_cancel_work_sync}. An accepted item is cancelled or runs exactly once, and the
- * item ends idle. The item is idle, not running, when the actors start, so the cancel never
- * blocks queueing here. This is the race a lock-free queueing path has to get right: the
- * experiment on branch {@code experiment/kthread-inbox} failed it (a queued-but-unlinked item
- * reset to idle) until its cancel used one read of the state.
+ * The lock-free {@code kthread_queue_work} of an item the worker already owns (claim CAS, inbox
+ * push; {@link KthreadCancelWorkSync}'s fresh item takes the locked first-queueing path) against
+ * {@code kthread_cancel_work_sync}, which must wait out an item that is claimed but not yet
+ * pushed and then take it off the list. An accepted item is cancelled or runs exactly once, and
+ * the item ends idle. The item is idle, not running, when the actors start, so the cancel never
+ * blocks queueing here. The first version failed it ({@code true, true, 1}: a cancel that read
+ * the state twice reset a claimed item to idle, and the queuer's push then added a copy).
  */
 @JCStressTest
-@Description("kthread_queue_work of an owned item vs kthread_cancel_work_sync")
+@Description("lock-free kthread_queue_work vs kthread_cancel_work_sync")
 @Outcome(id = "true, true, 0", expect = ACCEPTABLE, desc = "queued, then cancelled")
 @Outcome(id = "true, false, 1", expect = ACCEPTABLE,
     desc = "cancelled while idle (or after the run), then it ran once")

@@ -15,14 +15,15 @@ import org.openjdk.jcstress.annotations.State;
 import org.openjdk.jcstress.infra.results.ZZI_Result;
 
 /**
- * {@code kthread_queue_work} of an owned delayed item against
+ * The lock-free {@code kthread_queue_work} of an owned delayed item against
  * {@code kthread_mod_delayed_work(..., 0)}, which re-queues whatever state the item is in: the
  * mod either moves the instance the queuer added (one run, both true) or queues it first (the
- * queueing is refused), never adds a second one. With a lock-free queueing path (branch
- * {@code experiment/kthread-inbox}) this failed, and hung, when the mod read the state twice.
+ * queueing is refused), never adds a second one. When a queuer's claim lands between the mod's
+ * look at the state and its change, the mod must take that instance back after its push. The
+ * first version failed it, and hung, when the mod read the state twice.
  */
 @JCStressTest
-@Description("kthread_queue_work vs kthread_mod_delayed_work(0)")
+@Description("lock-free kthread_queue_work vs kthread_mod_delayed_work(0)")
 @Outcome(id = "true, true, 1", expect = ACCEPTABLE, desc = "queued; the mod moved it: one run")
 @Outcome(id = "false, false, 1", expect = ACCEPTABLE, desc = "the mod queued it; queueing refused")
 @Outcome(id = "true, false, 2", expect = ACCEPTABLE, desc = "one ran before the other queued it")
