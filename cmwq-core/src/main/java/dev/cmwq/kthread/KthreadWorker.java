@@ -232,7 +232,9 @@ public final class KthreadWorker implements AutoCloseable {
 
   /**
    * {@code kthread_queue_work}: appends {@code work} unless it is pending or being cancelled.
-   * Never blocks beyond the worker's own short lock; safe to call with any other lock held.
+   * An item already owned by this worker is queued without any lock (two CASes, see the class
+   * comment); the first queueing of an item takes the worker's short lock to record the owner.
+   * Never blocks otherwise; safe to call with any other lock held.
    *
    * @return true if queued, false if it was pending or a cancel is in progress
    * @throws IllegalStateException if the item belongs to another worker, or this worker is
