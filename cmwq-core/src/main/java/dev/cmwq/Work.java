@@ -114,10 +114,9 @@ public class Work {
   }
 
   /**
-   * Calls {@code fn}, this item's function as saved by the worker before it released the item
-   * (the item may be requeued meanwhile, but its function never changes).
+   * Calls the item's function ({@link #fn} is final: a requeue while it runs cannot change it).
    */
-  final void callFunction(Object fn) throws Throwable {
+  final void callFunction() throws Throwable {
     if (runnable) {
       ((Runnable) fn).run();
     } else {
@@ -252,14 +251,9 @@ public class Work {
     return functionName(fn) + "@" + Integer.toHexString(System.identityHashCode(this));
   }
 
-  /** The class that stands for a work function (a Runnable or a WorkFunction). */
-  static Class<?> functionClass(Object fn) {
-    return fn.getClass();
-  }
-
   /** The class traces name for this item's function (executor views name the user's task). */
   Class<?> functionClass() {
-    return functionClass(fn);
+    return fn.getClass();
   }
 
   /**
@@ -270,7 +264,7 @@ public class Work {
     if (fn == null) {
       return "null";
     }
-    String name = functionClass(fn).getName();
+    String name = fn.getClass().getName();
     int lambda = name.indexOf("$$Lambda");
     if (lambda >= 0) {
       name = name.substring(0, lambda) + "$$Lambda";

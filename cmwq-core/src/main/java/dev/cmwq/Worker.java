@@ -364,13 +364,13 @@ final class Worker {
     if (pwq != cpuPwq) {
       chargeCpu(pwq);
     }
-    Object fn = currentFunc;
+    Object fn = currentFunc; // kept for lastFunc: the item is not touched after its function
     pool.lock.unlock();
     Events.ExecuteWork trace = counted ? Events.executeStart() : null;
     Class<?> traced = trace != null ? work.functionClass() : null;
     Throwable failure = null;
     try {
-      work.callFunction(fn);
+      work.callFunction();
     } catch (Throwable t) {
       failure = t;
     }

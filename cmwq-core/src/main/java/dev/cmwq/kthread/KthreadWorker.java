@@ -256,12 +256,22 @@ public final class KthreadWorker implements AutoCloseable {
       if (!work.claim()) {
         return false;
       }
-      work.worker = this;
+      own(work);
       splice();
       insertBefore(work, workList);
       return true;
     } finally {
       lock.unlock();
+    }
+  }
+
+  /**
+   * Lock held, after {@link #checkOwner}: records this worker as the item's owner at its first
+   * queueing (a volatile store, so it is written once, not on every locked queueing).
+   */
+  private void own(KthreadWork work) {
+    if (work.worker == null) {
+      work.worker = this;
     }
   }
 
@@ -274,7 +284,7 @@ public final class KthreadWorker implements AutoCloseable {
     do {
       head = inboxHead();
       if (head == CLOSED) {
-        KthreadWork.STATE.getAndBitwiseAnd(work, ~KthreadWork.QUEUED);
+        KthreadWork.STATE.getAndBitwiseAnd(work, ~QUEUED);
         throw new IllegalStateException("kthread worker " + name + " is destroyed: " + work
             + " was not queued");
       }
@@ -358,7 +368,7 @@ public final class KthreadWorker implements AutoCloseable {
       if (!KthreadWork.STATE.compareAndSet(dwork, 0, nanos <= 0 ? QUEUED : BLOCKED)) {
         return false; // pending, armed, or a cancel is in progress
       }
-      dwork.worker = this;
+      own(dwork);
       place(dwork, nanos);
       return true;
     } finally {
@@ -393,7 +403,7 @@ public final class KthreadWorker implements AutoCloseable {
           if (!KthreadWork.STATE.compareAndSet(dwork, 0, target)) {
             continue; // a queuer claimed it meanwhile: take that instance back
           }
-          dwork.worker = this;
+          own(dwork);
           place(dwork, nanos);
           return false;
         }
