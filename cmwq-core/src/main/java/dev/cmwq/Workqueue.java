@@ -558,7 +558,7 @@ public final class Workqueue implements Executor, AutoCloseable {
     }
     dwork.wq = this;
     dwork.cpu = cpu;
-    system.timers.mod(dwork.timer, TimerBase.deadline(nanos));
+    system.timers.add(dwork.timer, TimerBase.deadline(nanos)); // PENDING owner: sole armer
   }
 
   /**

@@ -44,8 +44,9 @@
  *   <dt>B</dt><dd>({@code dev.cmwq.timer}) guarded by the {@code TimerBase} lock.</dd>
  *   <dt>MD</dt><dd>guarded by {@code WorkqueueSystem.maydayLock} ({@code wq_mayday_lock}).</dd>
  *   <dt>M</dt><dd>guarded by the object's own monitor ({@code synchronized (this)}).</dd>
- *   <dt>P</dt><dd>written only by the owner of a work item's PENDING bit before it publishes the
- *       item (arming its timer under the base lock), read by whoever takes it over.</dd>
+ *   <dt>P</dt><dd>written only by the owner of a claim bit (a work item's PENDING, a timer's
+ *       BUSY or QUEUED) before it publishes the object with a release store or CAS, read by
+ *       whoever takes it over.</dd>
  * </dl>
  * RCU is replaced by safe publication plus garbage collection: lock-free readers may see an
  * object that was just unlinked, and re-validate under the lock as the kernel does. The

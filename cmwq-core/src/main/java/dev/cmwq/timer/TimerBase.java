@@ -2,6 +2,8 @@ package dev.cmwq.timer;
 
 import dev.cmwq.Lockdep;
 import java.lang.System.Logger.Level;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -14,19 +16,73 @@ import java.util.function.Predicate;
 /**
  * A thread-safe set of timers ({@code struct timer_base}): a {@link TimerWheel} behind one
  * lock, and one thread that sleeps until the next deadline and calls the expired timers'
- * {@link TimerList#fire()} in deadline order (arming order for equal deadlines).
+ * {@link TimerList#fire()} in deadline order (reconcile order, which is arming order, for equal
+ * deadlines).
+ *
+ * <h2>Arming and cancelling without the lock</h2>
+ *
+ * Callers never take the base lock to arm, re-arm or cancel. A timer's state word is the
+ * truth ({@link TimerList}): arming takes the timer's {@code BUSY} bit, writes the deadline and
+ * stores {@code ARMED} with a new generation ({@link #add}, for a caller that is the timer's
+ * only arming party, does it in one CAS); cancelling clears {@code ARMED} by CAS. Either then
+ * pushes the timer onto the base's <em>reconcile stack</em> (a Treiber stack through
+ * {@link TimerList#stackNext}) unless it is already there ({@code QUEUED}). Whoever holds the
+ * lock and needs the wheel, the timer thread on each pass and {@link #size}, {@link #deleteIf}
+ * and a move to another base, first takes the whole stack and brings each timer's place in
+ * the wheel in line with its state: links an armed timer at its deadline (once per
+ * generation), unlinks a disarmed one.
+ *
+ * <p>Firing is decided on the state too: the thread fires an expired timer only by a CAS from
+ * the exact armed state it placed ({@code ARMED} and the generation recorded at placement) to
+ * {@code RUNNING}. A concurrent cancel that clears {@code ARMED} first wins and returns true; a
+ * re-arm changes the generation, so the stale placement is skipped and the newer arming, which
+ * is on the stack, is placed instead. So {@code del_timer}'s answer and "fires exactly once per
+ * arming that was not cancelled" are exact, while the wheel lags the state.
+ *
+ * <p>How far it lags: the thread takes the stack when it wakes, and it wakes no later than the
+ * earliest deadline armed since it last took it, so a timer is in the wheel before it falls
+ * due; and no later than {@link #PLACE_DELAY_NANOS} (100 ms) after the first push onto the
+ * empty stack ({@link #lookBy}). Timers armed and cancelled within that time never reach the
+ * wheel at all (the common network-timeout pattern, and Netty's wheel behaves alike), and a
+ * cancelled timer, with whatever its owner references, stays reachable for at most that long.
  *
  * <p>The thread never ticks: with no timer due it sleeps until the earliest deadline, or
- * indefinitely when none is armed. Arming wakes it only when the new deadline is earlier than
- * the one it sleeps until, so re-arming far timers costs no wake-up.
+ * indefinitely when none is armed. An arming wakes it only when the new deadline is earlier than
+ * the time it sleeps until, and a burst of armings costs one wake-up per 100 ms at most, so
+ * arming and re-arming far timers costs no lock and almost no wake-ups.
  *
- * <p>Lock rule: the fields of this class and of every {@link TimerList} on it are guarded by
- * {@link #lock} (code {@code B}). The lock is a leaf: timers fire with it released.
+ * <p>Lock rule: the wheel and the link fields of every {@link TimerList} on this base are
+ * guarded by {@link #lock} (code {@code B}). The lock is a leaf: timers fire with it released.
+ * Tested by {@code TimerBaseTest.concurrentArmsCancelsAndReArms_fireExactlyOncePerLiveArming}.
  */
 public final class TimerBase implements AutoCloseable {
   private static final System.Logger LOG = System.getLogger("dev.cmwq.timer");
   private static final Comparator<TimerList> ORDER =
-      Comparator.<TimerList>comparingLong(t -> t.expires).thenComparingLong(t -> t.seq);
+      Comparator.<TimerList>comparingLong(t -> t.when).thenComparingLong(t -> t.seq);
+  /** {@link #parkedUntil} while the thread is awake and will look at the stack again. */
+  private static final long AWAKE = Long.MIN_VALUE;
+  /**
+   * How long a push may wait before the thread takes the stack (unless a deadline is earlier):
+   * 100 ms, the default tick of Netty's wheel, which bounds its pending queue the same way.
+   */
+  static final long PLACE_DELAY_NANOS = 100_000_000L;
+  /** Length of {@link #stack}: 64 KiB of references, twice a card-table line's reach. */
+  private static final int CELLS = 16_384;
+  /** The element of {@link #stack} that holds the head. */
+  private static final int CELL = CELLS / 2;
+  private static final VarHandle STACK = MethodHandles.arrayElementVarHandle(Object[].class);
+  private static final VarHandle PARKED_UNTIL;
+  private static final VarHandle LOOK_BY;
+
+  static {
+    try {
+      MethodHandles.Lookup l = MethodHandles.lookup();
+      PARKED_UNTIL = l.findVarHandle(TimerBase.class, "parkedUntil", long.class);
+      LOOK_BY = l.findVarHandle(TimerBase.class, "lookBy", long.class);
+    } catch (ReflectiveOperationException e) {
+      throw new ExceptionInInitializerError(e);
+    }
+  }
 
   private final String name;
   /** The base lock. */
@@ -35,13 +91,37 @@ public final class TimerBase implements AutoCloseable {
   private final Condition fired;
   /** B: the timers. */
   private final TimerWheel wheel;
+  /** B: expired timers taken off the wheel whose firing the thread is deciding. */
+  private final ArrayList<TimerList> batch = new ArrayList<>();
   /** I: the timer thread. */
   private final Thread thread;
-  /** B: when the thread wakes next; {@link Long#MIN_VALUE} while it is awake and will look again. */
-  private long parkedUntil = Long.MIN_VALUE;
-  /** B: stop requested. */
-  private boolean stopped;
-  /** B: arming sequence. */
+  /**
+   * V: the reconcile stack: its head is the middle element ({@link #CELL}) of this array, the
+   * rest is padding that gives the head's card-table line to it alone (the pushers' CAS would
+   * otherwise dirty cards on the line the thread's wheel stores mark; see docs/benchmarks.md,
+   * benchmark 8). Pushers CAS the head; the lock holder takes the whole chain.
+   */
+  private final Object[] stack = new Object[CELLS];
+  /**
+   * V: when the thread wakes next ({@link Long#MAX_VALUE}: never), or {@link #AWAKE}. The thread
+   * writes it; a waker claims the wake-up by CAS to AWAKE before unparking, so a burst of
+   * arms unparks once.
+   */
+  private volatile long parkedUntil = AWAKE;
+  /**
+   * V: when the thread must next take the stack ({@link Long#MAX_VALUE}: no need): no later
+   * than the earliest deadline armed since it last took it, nor than {@link #PLACE_DELAY_NANOS}
+   * after the first push. Callers lower it by CAS, which happens only for a new minimum;
+   * {@link #drain} resets it. The thread sleeps no later than this, so it need not take the
+   * stack before sleeping (which would contend with a burst of arms for the head).
+   */
+  private volatile long lookBy = Long.MAX_VALUE;
+  /** V (written under B): stop requested. */
+  private volatile boolean stopped;
+  /**
+   * B: reconcile order: 2^32 times the number of drains; a drain numbers its timers down from
+   * here, so equal deadlines fire in push order.
+   */
   private long seq;
 
   /** V: times arming woke the thread (benchmarks: wake-ups per operation). */
@@ -94,39 +174,68 @@ public final class TimerBase implements AutoCloseable {
     return System.nanoTime() + d;
   }
 
+  // ---- the callers' side: no lock ------------------------------------------------------------
+
   /**
    * {@code mod_timer}: arms {@code t} for {@code expires} (nanoTime scale), moving it if it was
-   * armed (on this base or another one). O(1), no allocation.
+   * armed (on this base or another one). O(1), no allocation, no lock (moving from another base
+   * takes that base's lock once).
    *
    * @return true if the timer was armed before (and has been moved)
+   * @throws IllegalStateException if the base is closed
    */
   public boolean mod(TimerList t, long expires) {
-    TimerBase old = t.base;
     boolean was = false;
-    if (old != null && old != this) {
-      was = old.delete(t);
-    }
-    lock.lock();
-    try {
-      if (stopped) {
-        throw new IllegalStateException("timer base " + name + " is closed");
+    TimerBase old = t.base;
+    if (old != this) {
+      if (old != null) {
+        was = old.evict(t);
       }
-      was |= detach(t);
-      t.expires = expires;
-      t.seq = seq++;
-      t.state = TimerList.PENDING;
       t.base = this;
-      wheel.schedule(t);
-      wakeIfEarlier(expires);
-      return was;
-    } finally {
-      lock.unlock();
     }
+    if (stopped) {
+      throw new IllegalStateException("timer base " + name + " is closed");
+    }
+    long s = t.acquireBusy();
+    arm(t, s, expires);
+    return was | (s & TimerList.ARMED) != 0;
   }
 
   /**
-   * Moves an armed timer to {@code expires} in one step; does nothing if it is not armed here
-   * (including a timer that expired and is about to fire).
+   * {@code add_timer}: arms {@code t}, which is not armed, for {@code expires}, with one CAS on
+   * its state (no BUSY section). The caller must be the timer's only arming party (a
+   * {@code DelayedWork}'s PENDING owner is: nobody else arms its timer until it is disarmed);
+   * {@link #reschedule} may race with it, as it only moves armed timers.
+   *
+   * @throws IllegalStateException if the timer is armed or the base is closed
+   */
+  public void add(TimerList t, long expires) {
+    if (t.base != this) {
+      mod(t, expires); // first arming here: the general path moves it over
+      return;
+    }
+    if (stopped) {
+      throw new IllegalStateException("timer base " + name + " is closed");
+    }
+    long s = t.settledState();
+    if ((s & TimerList.ARMED) != 0) {
+      throw new IllegalStateException("add of an armed timer " + t);
+    }
+    // Written before the CAS that arms (after the check: a drainer may be placing the armed
+    // state's deadline): a reader takes expires only together with an armed state, and this
+    // arming's state is the first that makes the new value current.
+    t.expires = expires;
+    while (!t.casState(s, armedState(s))) {
+      s = t.settledState(); // QUEUED or RUNNING changed; nobody else arms (the precondition)
+      if ((s & TimerList.ARMED) != 0) {
+        throw new IllegalStateException("add raced with another arming of " + t);
+      }
+    }
+    armed(t, s, expires);
+  }
+
+  /**
+   * Moves an armed timer to {@code expires} in one step; does nothing if it is not armed here.
    *
    * @return true if it was armed and has been moved
    */
@@ -134,19 +243,34 @@ public final class TimerBase implements AutoCloseable {
     if (t.base != this) {
       return false;
     }
-    lock.lock();
-    try {
-      if (t.base != this || t.state != TimerList.PENDING) {
-        return false;
-      }
-      wheel.deschedule(t);
-      t.expires = expires;
-      t.seq = seq++;
-      wheel.schedule(t);
-      wakeIfEarlier(expires);
-      return true;
-    } finally {
-      lock.unlock();
+    long s = t.acquireBusy();
+    if ((s & TimerList.ARMED) == 0 || t.base != this) {
+      t.releaseBusy(s);
+      return false;
+    }
+    arm(t, s, expires);
+    return true;
+  }
+
+  /** Ends a BUSY section taken from state {@code s}: the new arming's deadline and generation. */
+  private void arm(TimerList t, long s, long expires) {
+    t.expires = expires;
+    t.releaseBusy(armedState(s));
+    armed(t, s, expires);
+  }
+
+  /** The state of a new arming made from state {@code s}: next generation, ARMED, QUEUED. */
+  private static long armedState(long s) {
+    return ((s & ~TimerList.FLAGS) + TimerList.GEN_ONE) | (s & TimerList.RUNNING)
+        | TimerList.ARMED | TimerList.QUEUED;
+  }
+
+  /** After an arming from state {@code s}: push the timer unless it was queued already. */
+  private void armed(TimerList t, long s, long expires) {
+    if ((s & TimerList.QUEUED) == 0) {
+      push(t, expires);
+    } else {
+      lookBy(expires);
     }
   }
 
@@ -160,44 +284,105 @@ public final class TimerBase implements AutoCloseable {
     if (t.base != this) {
       return false;
     }
-    lock.lock();
-    try {
-      return t.base == this && detach(t);
-    } finally {
-      lock.unlock();
+    long s = t.disarm(true);
+    if ((s & TimerList.ARMED) == 0) {
+      return false;
     }
+    if ((s & TimerList.QUEUED) == 0) {
+      push(t, Long.MAX_VALUE); // so that the wheel lets go of it
+    }
+    return true;
   }
 
   /**
-   * {@code del_timer_sync}: {@link #delete}, and if the timer's function is running, waits for
-   * it to return (not when called from the function itself).
+   * {@code del_timer_sync}: waits while the timer's function runs (not when called from the
+   * function itself), then disarms it as {@link #delete} does. As in the kernel, the disarm
+   * happens only once the function is not running, so a function that re-arms its timer is
+   * disarmed after it returns, and the answer is about one arming.
    *
-   * @return true if it was armed
+   * @return true if it was armed, i.e. this call prevented it from firing
    */
   public boolean deleteSync(TimerList t) {
     if (t.base != this) {
       return false;
     }
+    for (;;) {
+      long s = t.settledState();
+      if ((s & TimerList.RUNNING) != 0 && Thread.currentThread() != thread) {
+        awaitNotRunning(t);
+        continue;
+      }
+      if ((s & TimerList.ARMED) == 0) {
+        return false;
+      }
+      // From exactly s: if the thread starts the function meanwhile, this fails and we wait.
+      if (t.casState(s, (s & ~TimerList.ARMED) | TimerList.QUEUED)) {
+        if ((s & TimerList.QUEUED) == 0) {
+          push(t, Long.MAX_VALUE);
+        }
+        return true;
+      }
+    }
+  }
+
+  private void awaitNotRunning(TimerList t) {
     lock.lock();
     try {
-      // Loop as timer_delete_sync does: a function that re-arms its timer is disarmed after
-      // it returns.
-      for (;;) {
-        if (t.base != this) {
-          return false;
-        }
-        if (detach(t)) {
-          return true;
-        }
-        if (t.state != TimerList.RUNNING || Thread.currentThread() == thread) {
-          return false;
-        }
+      // RUNNING is cleared under the lock before the signal, so this check cannot miss it.
+      while ((t.state & TimerList.RUNNING) != 0) {
         fired.awaitUninterruptibly();
       }
     } finally {
       lock.unlock();
     }
   }
+
+  /**
+   * Pushes {@code t}, whose QUEUED bit this caller set, onto the reconcile stack; {@code
+   * expires} is its new deadline, or {@link Long#MAX_VALUE} for a disarmed timer. The push onto
+   * an empty stack asks for the stack to be taken within {@link #PLACE_DELAY_NANOS}.
+   */
+  private void push(TimerList t, long expires) {
+    TimerList head;
+    do {
+      head = (TimerList) STACK.getVolatile(stack, CELL);
+      t.stackNext = head;
+    } while (!STACK.compareAndSet(stack, CELL, head, t));
+    if (head == null) {
+      long by = System.nanoTime() + PLACE_DELAY_NANOS;
+      if (isEarlier(by, expires)) {
+        expires = by;
+      }
+    }
+    lookBy(expires);
+  }
+
+  /**
+   * The thread must take the stack by {@code when} (nanoTime; {@link Long#MAX_VALUE}: no
+   * need): lowers {@link #lookBy} if {@code when} is earlier, and wakes the thread if it sleeps
+   * past it. No lost wake-up: the thread publishes {@link #parkedUntil} and then reads lookBy
+   * once more before parking, while this lowers lookBy (a CAS) before reading parkedUntil; a
+   * time not below lookBy is covered by whichever call set it.
+   */
+  private void lookBy(long when) {
+    long m = lookBy;
+    while (isEarlier(when, m) && !LOOK_BY.compareAndSet(this, m, when)) {
+      m = lookBy;
+    }
+    long until = parkedUntil;
+    if (until != AWAKE && isEarlier(when, until)
+        && PARKED_UNTIL.compareAndSet(this, until, AWAKE)) {
+      wakeups.incrementAndGet();
+      LockSupport.unpark(thread);
+    }
+  }
+
+  /** {@code a} is before {@code b} in nanoTime order, {@link Long#MAX_VALUE} meaning never. */
+  private static boolean isEarlier(long a, long b) {
+    return a != Long.MAX_VALUE && (b == Long.MAX_VALUE || a - b < 0);
+  }
+
+  // ---- the lock holders' side ----------------------------------------------------------------
 
   /**
    * Disarms every armed timer matching {@code filter} and returns them (for example all timers
@@ -207,41 +392,50 @@ public final class TimerBase implements AutoCloseable {
     List<TimerList> found = new ArrayList<>();
     lock.lock();
     try {
+      drain();
       wheel.forEach(t -> {
         if (filter.test(t)) {
           found.add(t);
         }
       });
-      found.removeIf(t -> !detach(t));
+      for (TimerList t : batch) {
+        if (filter.test(t)) {
+          found.add(t); // expired, not fired yet
+        }
+      }
+      found.removeIf(t -> {
+        boolean disarmed = (t.disarm(false) & TimerList.ARMED) != 0;
+        if (t.isLinked()) {
+          wheel.deschedule(t);
+        }
+        return !disarmed;
+      });
     } finally {
       lock.unlock();
     }
     return found;
   }
 
-  /** Whether {@code t} is armed on this base. */
-  boolean isPending(TimerList t) {
+  /** {@code t} leaves this base for another: disarmed here and out of the wheel and stack. */
+  private boolean evict(TimerList t) {
     lock.lock();
     try {
-      return t.base == this && (t.state == TimerList.PENDING || t.state == TimerList.FIRING);
+      boolean was = (t.disarm(false) & TimerList.ARMED) != 0;
+      drain(); // clears QUEUED if t was on the stack
+      if (t.isLinked()) {
+        wheel.deschedule(t);
+      }
+      return was;
     } finally {
       lock.unlock();
     }
   }
 
-  long expiresOf(TimerList t) {
-    lock.lock();
-    try {
-      return t.expires;
-    } finally {
-      lock.unlock();
-    }
-  }
-
-  /** Armed timers. */
+  /** Armed timers (exact when nobody arms or cancels meanwhile). */
   public int size() {
     lock.lock();
     try {
+      drain();
       return wheel.size();
     } finally {
       lock.unlock();
@@ -258,6 +452,11 @@ public final class TimerBase implements AutoCloseable {
     return wheel.origin();
   }
 
+  /** Whether the thread has published a wake-up time and will not look at the stack again. */
+  boolean parked() {
+    return parkedUntil != AWAKE;
+  }
+
   /** Passes of the timer thread's loop so far. */
   public long rounds() {
     return rounds.get();
@@ -268,71 +467,76 @@ public final class TimerBase implements AutoCloseable {
     return name;
   }
 
-  /** Lock held: wakes the thread if it sleeps past {@code expires}. */
-  private void wakeIfEarlier(long expires) {
-    long until = parkedUntil;
-    if (until != Long.MIN_VALUE && (until == Long.MAX_VALUE || expires - until < 0)) {
-      parkedUntil = expires;
-      wakeups.incrementAndGet();
-      LockSupport.unpark(thread);
+  /** Lock held: takes the reconcile stack and reconciles its timers, oldest push first. */
+  private void drain() {
+    if (STACK.getVolatile(stack, CELL) == null) {
+      return; // read first: an exchange on an empty stack would only dirty the pushers' line
+    }
+    lookBy = Long.MAX_VALUE; // before the exchange: later pushes lower it again
+    TimerList t = (TimerList) STACK.getAndSet(stack, CELL, (Object) null);
+    // The chain is newest first. Rather than reverse it (a second pass over cold timers), number
+    // it downwards from above every earlier drain: the oldest push gets the lowest number.
+    seq += 1L << 32;
+    for (long order = seq; t != null; order--) {
+      TimerList n = t.stackNext;
+      t.stackNext = null; // before QUEUED is cleared: then the timer may be pushed again
+      reconcile(t, order);
+      t = n;
     }
   }
 
-  /** Lock held: takes {@code t} out of the wheel or out of the batch about to fire. */
-  private boolean detach(TimerList t) {
-    switch (t.state) {
-      case TimerList.PENDING:
-        wheel.deschedule(t);
-        t.state = TimerList.IDLE;
-        return true;
-      case TimerList.FIRING:
-        t.state = TimerList.IDLE; // the thread skips it
-        return true;
-      default:
-        return false;
+  /** Lock held: takes {@code t} off the stack (clears QUEUED) and places it as its state says. */
+  private void reconcile(TimerList t, long order) {
+    long s;
+    long e;
+    do {
+      s = t.settledState();
+      e = t.expires; // the CAS below succeeds only if no arming began since s: e is s's deadline
+    } while (!t.casState(s, s & ~TimerList.QUEUED));
+    boolean armed = (s & TimerList.ARMED) != 0 && t.base == this;
+    long gen = TimerList.genOf(s);
+    if (t.isLinked()) {
+      if (armed && t.linkedGen == gen) {
+        return; // already placed for this arming
+      }
+      wheel.deschedule(t);
+    }
+    if (armed) {
+      t.when = e;
+      t.linkedGen = gen;
+      t.seq = order;
+      wheel.schedule(t);
     }
   }
 
   private void run() {
-    List<TimerList> batch = new ArrayList<>();
     lock.lock();
     try {
       while (!stopped) {
-        parkedUntil = Long.MIN_VALUE;
+        parkedUntil = AWAKE;
         rounds.incrementAndGet();
-        wheel.advance(System.nanoTime(), t -> {
-          t.state = TimerList.FIRING;
-          batch.add(t);
-        });
+        long now = System.nanoTime();
+        if (!isEarlier(now, lookBy)) {
+          drain(); // not before it is due: a wake-up that only shortened the sleep must not
+                   // take the stack, or every following push would wake the thread again
+        }
+        wheel.advance(now, batch::add);
         if (!batch.isEmpty()) {
-          batch.sort(ORDER);
-          for (TimerList t : batch) {
-            if (t.state != TimerList.FIRING) {
-              continue; // deleted or re-armed after it expired
-            }
-            t.state = TimerList.RUNNING;
-            lock.unlock();
-            try {
-              t.fire();
-            } catch (Throwable e) {
-              LOG.log(Level.WARNING, "timer " + name + ": " + t + " threw", e);
-            } finally {
-              lock.lock();
-            }
-            if (t.state == TimerList.RUNNING) {
-              t.state = TimerList.IDLE; // else its function re-armed it
-            }
-            firedCount.incrementAndGet();
-            fired.signalAll();
-          }
-          batch.clear();
+          fireBatch();
           continue;
         }
         long next = wheel.nextDeadline();
+        long m = lookBy;
+        if (isEarlier(m, next)) {
+          next = m; // the stack must be taken first: an arming on it is due, or it is old
+        }
         parkedUntil = next;
+        if (lookBy != m) {
+          continue; // lowered after the read above: that arming may have seen us awake
+        }
         lock.unlock();
-        // Nothing is locked between publishing parkedUntil and parking, so an arming thread's
-        // unpark cannot be swallowed by a lock acquisition.
+        // Nothing is locked between publishing parkedUntil and parking, so a waker's unpark
+        // cannot be swallowed by a lock acquisition.
         try {
           if (next == Long.MAX_VALUE) {
             LockSupport.park(this);
@@ -349,6 +553,44 @@ public final class TimerBase implements AutoCloseable {
     } finally {
       lock.unlock();
     }
+  }
+
+  /** Lock held: fires the expired batch in deadline order, releasing the lock around each. */
+  private void fireBatch() {
+    batch.sort(ORDER);
+    for (int i = 0; i < batch.size(); i++) {
+      TimerList t = batch.get(i);
+      if (t.isLinked()) {
+        continue; // re-armed and placed again by a drain while an earlier timer fired
+      }
+      long s = t.settledState();
+      boolean run = false;
+      while ((s & TimerList.ARMED) != 0 && TimerList.genOf(s) == t.linkedGen
+          && t.base == this) {
+        if (t.casState(s, (s & ~TimerList.ARMED) | TimerList.RUNNING)) {
+          run = true;
+          break;
+        }
+        s = t.settledState();
+      }
+      if (!run) {
+        continue; // cancelled, or re-armed (then it is on the stack and will be placed again)
+      }
+      lock.unlock();
+      try {
+        t.fire();
+      } catch (Throwable e) {
+        LOG.log(Level.WARNING, "timer " + name + ": " + t + " threw", e);
+      } finally {
+        lock.lock();
+      }
+      do {
+        s = t.settledState();
+      } while (!t.casState(s, s & ~TimerList.RUNNING));
+      firedCount.incrementAndGet();
+      fired.signalAll();
+    }
+    batch.clear();
   }
 
   /**

@@ -1,32 +1,72 @@
 package dev.cmwq.timer;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+
 /**
  * A timer ({@code struct timer_list}), embedded in the object it serves: subclass it and
  * implement {@link #fire()}. Arming, re-arming and cancelling an existing timer allocates
  * nothing.
  *
- * <p>All fields are guarded by the lock of the {@link TimerBase} the timer is on (code
- * {@code B}); a timer is on at most one base at a time.
+ * <h2>Two halves</h2>
+ *
+ * A timer's <em>logical</em> state is its {@link #state} word, which callers change without any
+ * lock: the {@link #ARMED} bit is {@code timer_pending()}, and clearing it by CAS is what
+ * {@code del_timer} returning 1 means (the timer will not fire). Its <em>physical</em> place in
+ * the base's wheel (the link fields, code {@code B}) belongs to the base lock, and is brought in
+ * line with the state by the lock holder: every change of the state that the wheel must see
+ * also sets {@link #QUEUED} and pushes the timer onto the base's reconcile stack, once. See
+ * {@link TimerBase} for the whole protocol.
+ *
+ * <p>A timer is on at most one base at a time; it must not be armed on two bases concurrently.
  */
 public abstract class TimerList {
-  /** Not armed. */
-  static final int IDLE = 0;
-  /** Armed: in a bucket of the wheel. */
-  static final int PENDING = 1;
-  /** Expired and taken off the wheel; its {@link #fire()} is about to be called. */
-  static final int FIRING = 2;
-  /** {@link #fire()} is running. */
-  static final int RUNNING = 3;
+  /** State bit: armed; the timer will fire unless this bit is cleared first. */
+  static final long ARMED = 1;
+  /** State bit: on its base's reconcile stack (set by the pusher, cleared by the drainer). */
+  static final long QUEUED = 2;
+  /**
+   * State bit: an arming party is writing {@link #expires}. Only the holder changes the word
+   * while it is set; everyone else waits it out (it is held for a few stores).
+   */
+  static final long BUSY = 4;
+  /** State bit: {@link #fire()} is running. */
+  static final long RUNNING = 8;
+  /** The arming generation counts in the bits above the flags (one step per arming). */
+  static final long GEN_ONE = 16;
+  static final long FLAGS = GEN_ONE - 1;
 
-  /** B: one of the states above. */
-  int state;
+  private static final VarHandle STATE;
+
+  static {
+    try {
+      STATE = MethodHandles.lookup().findVarHandle(TimerList.class, "state", long.class);
+    } catch (ReflectiveOperationException e) {
+      throw new ExceptionInInitializerError(e);
+    }
+  }
+
+  /**
+   * V: flags above plus the arming generation; changed by CAS from a value without
+   * {@link #BUSY}, or by the BUSY holder's release store.
+   */
+  volatile long state;
+  /**
+   * P (the BUSY holder, published by the store that releases BUSY): the deadline of the current
+   * arming ({@link System#nanoTime()} scale).
+   */
+  volatile long expires;
+  /** P (the pusher, which set QUEUED; then the drainer that took the chain): stack link. */
+  TimerList stackNext;
   /** B: bucket links (self-linked when not in a bucket). */
   TimerList prev = this;
-  /** B: bucket links; also chains the expired batch. */
+  /** B: bucket links. */
   TimerList next = this;
-  /** B: absolute deadline ({@link System#nanoTime()} scale). */
-  long expires;
-  /** B: arming sequence number: timers with equal deadlines fire in arming order. */
+  /** B: the deadline the wheel placed the timer at (nanoTime scale). */
+  long when;
+  /** B: the arming generation the wheel placed it for; a different one in the state is stale. */
+  long linkedGen;
+  /** B: reconcile sequence number: timers with equal deadlines fire in this order. */
   long seq;
   /** B to write, racy reads: the base this timer was last armed on. */
   volatile TimerBase base;
@@ -40,10 +80,9 @@ public abstract class TimerList {
    */
   protected abstract void fire();
 
-  /** Whether the timer is armed ({@code timer_pending}); advisory without the base lock. */
+  /** Whether the timer is armed ({@code timer_pending}). Exact: one volatile read. */
   public final boolean isPending() {
-    TimerBase b = base;
-    return b != null && b.isPending(this);
+    return (state & ARMED) != 0;
   }
 
   /** {@code del_timer}: disarms it; true if it was armed (and now will not fire). */
@@ -60,8 +99,77 @@ public abstract class TimerList {
 
   /** The deadline it was last armed for (nanoTime scale). */
   public final long expires() {
-    TimerBase b = base;
-    return b == null ? 0 : b.expiresOf(this);
+    return expires;
+  }
+
+  /** The arming generation of state {@code s}. */
+  static long genOf(long s) {
+    return s & ~FLAGS;
+  }
+
+  // ---- state word ----------------------------------------------------------------------------
+
+  final boolean casState(long expect, long update) {
+    return STATE.compareAndSet(this, expect, update);
+  }
+
+  /** The state once no arming party holds {@link #BUSY}. */
+  final long settledState() {
+    long s = state;
+    for (int spins = 0; (s & BUSY) != 0; spins++) {
+      if (spins < 100) {
+        Thread.onSpinWait();
+      } else {
+        Thread.yield(); // the holder was preempted between two stores
+      }
+      s = state;
+    }
+    return s;
+  }
+
+  /**
+   * Takes {@link #BUSY} and returns the state it was taken from (without BUSY). The caller
+   * must end with {@link #releaseBusy}.
+   */
+  final long acquireBusy() {
+    for (;;) {
+      long s = settledState();
+      if (casState(s, s | BUSY)) {
+        return s;
+      }
+    }
+  }
+
+  /** Ends a {@link #acquireBusy} section by storing {@code s} (which must not have BUSY). */
+  final void releaseBusy(long s) {
+    STATE.setRelease(this, s);
+  }
+
+  /**
+   * Clears {@link #ARMED} if set ({@code del_timer}'s decision). The caller learns from the
+   * returned old state whether it disarmed the timer, and whether it must push it ({@code
+   * QUEUED} was not set and is now).
+   */
+  final long disarm(boolean queue) {
+    for (;;) {
+      long s = settledState();
+      if ((s & ARMED) == 0) {
+        return s;
+      }
+      long n = s & ~ARMED;
+      if (queue) {
+        n |= QUEUED;
+      }
+      if (casState(s, n)) {
+        return s;
+      }
+    }
+  }
+
+  // ---- wheel links (lock B) ------------------------------------------------------------------
+
+  final boolean isLinked() {
+    return next != this;
   }
 
   final void unlink() {

@@ -71,9 +71,9 @@ public final class TimerWheel {
     return size;
   }
 
-  /** Adds {@code t}, whose {@code expires} is set, to the wheel. */
+  /** Adds {@code t}, whose {@code when} is set, to the wheel. */
   void schedule(TimerList t) {
-    place(t, t.expires - origin);
+    place(t, t.when - origin);
     size++;
   }
 
@@ -144,7 +144,7 @@ public final class TimerWheel {
           TimerList n = t.next;
           t.prev = t;
           t.next = t;
-          long e = t.expires - origin;
+          long e = t.when - origin;
           if (e <= now) {
             size--;
             expired.accept(t);

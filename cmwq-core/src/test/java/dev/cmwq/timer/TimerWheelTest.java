@@ -36,8 +36,7 @@ class TimerWheelTest {
 
   static T arm(TimerWheel w, int id, long expires) {
     T t = new T(id);
-    t.expires = expires;
-    t.state = TimerList.PENDING;
+    t.when = expires;
     w.schedule(t);
     return t;
   }
@@ -77,8 +76,8 @@ class TimerWheelTest {
       now = next;
       wakeups++;
       for (TimerList t : advance(w, now)) {
-        assertThat(now).as("not early").isGreaterThanOrEqualTo(t.expires);
-        assertThat(now - t.expires).as("at most a tick late").isLessThanOrEqualTo(TICK);
+        assertThat(now).as("not early").isGreaterThanOrEqualTo(t.when);
+        assertThat(now - t.when).as("at most a tick late").isLessThanOrEqualTo(TICK);
         fired.add(t);
       }
     }
@@ -128,7 +127,7 @@ class TimerWheelTest {
             default -> (long) (rnd.nextDouble() * TICK * 50_000_000L);
           };
           T t = arm(w, id++, now + delay);
-          armed.put(t, t.expires);
+          armed.put(t, t.when);
         } else if (op < 7 && !armed.isEmpty()) {
           T victim = armed.keySet().iterator().next();
           w.deschedule(victim);

@@ -57,6 +57,7 @@ public final class PairedMain {
       Map.entry("DelayedWorkRearm/cmwq/stpe", 0.25),
       Map.entry("DelayedWorkRearm/cmwq/netty", 1.0),
       Map.entry("TimerScale1M/cmwq/stpe", 0.30),
+      Map.entry("TimerScale1M/cmwqSettled/stpeSettled", 0.30),
       Map.entry("IdleRoundTrip/cmwq/tpe1", 0.8),
       Map.entry("IdleRoundTrip/cmwqKthread/tpe1", 1.0),
       Map.entry("KthreadBurst/cmwq/mpsc", 1.5),
