@@ -58,6 +58,8 @@ public abstract class TimerList {
   volatile long expires;
   /** P (the pusher, which set QUEUED; then the drainer that took the chain): stack link. */
   TimerList stackNext;
+  /** P: the stack's depth when this timer was pushed (read racily by the next pusher). */
+  int stackDepth;
   /** B: bucket links (self-linked when not in a bucket). */
   TimerList prev = this;
   /** B: bucket links. */
