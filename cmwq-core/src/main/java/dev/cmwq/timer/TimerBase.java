@@ -53,12 +53,17 @@ import java.util.function.Predicate;
  *
  * <p>Lock rule: the wheel and the link fields of every {@link TimerList} on this base are
  * guarded by {@link #lock} (code {@code B}). The lock is a leaf: timers fire with it released.
- * Tested by {@code TimerBaseTest.concurrentArmsCancelsAndReArms_fireExactlyOncePerLiveArming}.
+ * The protocol is tested by {@code TimerBaseTest} (exactly-once under concurrent arms, moves
+ * and cancels; stale placements; lost wake-ups) and jcstress {@code TimerDeleteVsFire} and
+ * {@code TimerModVsDelete}.
  */
 public final class TimerBase implements AutoCloseable {
   private static final System.Logger LOG = System.getLogger("dev.cmwq.timer");
-  private static final Comparator<TimerList> ORDER =
-      Comparator.<TimerList>comparingLong(t -> t.when).thenComparingLong(t -> t.seq);
+  /** Deadline, then reconcile order; both compared by difference, so wrapping is harmless. */
+  private static final Comparator<TimerList> ORDER = (a, b) -> {
+    long d = a.when - b.when;
+    return Long.signum(d != 0 ? d : a.seq - b.seq);
+  };
   /** {@link #parkedUntil} while the thread is awake and will look at the stack again. */
   private static final long AWAKE = Long.MIN_VALUE;
   /**
@@ -124,8 +129,8 @@ public final class TimerBase implements AutoCloseable {
   /** V (written under B): stop requested. */
   private volatile boolean stopped;
   /**
-   * B: reconcile order: 2^32 times the number of drains; a drain numbers its timers down from
-   * here, so equal deadlines fire in push order.
+   * B: reconcile order: 2^32 times the number of drains (wrapping); a drain numbers its timers
+   * down from here, so equal deadlines fire in push order.
    */
   private long seq;
 

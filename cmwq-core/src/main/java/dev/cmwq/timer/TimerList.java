@@ -52,8 +52,9 @@ public abstract class TimerList {
    */
   volatile long state;
   /**
-   * P (the BUSY holder, published by the store that releases BUSY): the deadline of the current
-   * arming ({@link System#nanoTime()} scale).
+   * P (the BUSY holder, published by the store that releases BUSY; or {@link TimerBase#add}'s
+   * caller, published by its arming CAS): the deadline of the current arming
+   * ({@link System#nanoTime()} scale). Readers take it only together with an armed state.
    */
   volatile long expires;
   /** P (the pusher, which set QUEUED; then the drainer that took the chain): stack link. */
@@ -70,7 +71,10 @@ public abstract class TimerList {
   long linkedGen;
   /** B: reconcile sequence number: timers with equal deadlines fire in this order. */
   long seq;
-  /** B to write, racy reads: the base this timer was last armed on. */
+  /**
+   * P (the arming party, when the timer moves to another base; it is the only one by the
+   * one-base rule), read racily: the base this timer was last armed on.
+   */
   volatile TimerBase base;
 
   /** A timer that is not armed. */
