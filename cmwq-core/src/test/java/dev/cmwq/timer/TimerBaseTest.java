@@ -63,7 +63,7 @@ class TimerBaseTest {
   }
 
   @Test
-  void idleOrFarTimers_costNoWakeUps_andReArmingFarTimersWakesNothing() {
+  void idleOrFarTimers_costNoWakeUps_andReArmingFarTimersAtMostOnePer100ms() {
     sleep(50);
     long rounds = base.rounds();
     sleep(200);
