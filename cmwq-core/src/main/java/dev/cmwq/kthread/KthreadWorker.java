@@ -2,6 +2,7 @@ package dev.cmwq.kthread;
 
 import dev.cmwq.Checks;
 import dev.cmwq.Completion;
+import dev.cmwq.IsolatedCell;
 import dev.cmwq.Lockdep;
 import dev.cmwq.timer.TimerBase;
 import java.lang.System.Logger.Level;
@@ -60,19 +61,13 @@ public final class KthreadWorker implements AutoCloseable {
   private static final long SHORT_PARK_NANOS = 20_000;
   private static final int QUEUED = KthreadWork.QUEUED;
   private static final int BLOCKED = KthreadWork.BLOCKED;
-  /** Length of {@link #inbox}: 64 KiB of references, twice a card-table line's reach. */
-  private static final int CELLS = 16_384;
-  /** The element of {@link #inbox} that holds the head. */
-  private static final int CELL = CELLS / 2;
   /** The {@link #inbox} of a destroyed worker: pushes fail. */
   private static final KthreadWork CLOSED = new KthreadWork(null, true);
-  private static final VarHandle INBOX;
   private static final VarHandle SLEEP;
 
   static {
     try {
       MethodHandles.Lookup l = MethodHandles.lookup();
-      INBOX = MethodHandles.arrayElementVarHandle(Object[].class);
       SLEEP = l.findVarHandle(KthreadWorker.class, "sleep", int.class);
     } catch (ReflectiveOperationException e) {
       throw new ExceptionInInitializerError(e);
@@ -88,23 +83,13 @@ public final class KthreadWorker implements AutoCloseable {
   /** W: head of the FIFO of ready items. */
   private final KthreadWork workList = new KthreadWork(null, true);
   /**
-   * V: the inbox: its head is the middle element ({@link #CELL}) of this array, the other
-   * elements stay null. The head is the newest item queued without the lock, the others follow
-   * through {@link KthreadWork#next}; null when empty, {@link #CLOSED} once destroyed.
-   * Queuers push by CAS, the lock holder takes the whole chain ({@link #splice()}), and CLOSED
-   * is only set under the lock.
-   *
-   * <p>Why a 64 KiB array for one reference: every reference store also writes a byte of the
-   * garbage collector's card table (one byte per 512 B of heap; the Parallel collector writes
-   * it unconditionally). A queuer stores a reference into the head for every item, and the
-   * thread stores references into this worker's fields and list head for every item. With the
-   * head in a small object allocated next to the worker, both threads kept writing the same
-   * card-table cache line (64 cards: 32 KiB of heap), which bounced between their CPUs once the
-   * objects were old: {@code BurstProbe kthread,mpsc,tpe1} 131 ns per item, 58.8 with
-   * {@code -XX:+UseCondCardMark} (no redundant card writes), 78–81 with this array, whose middle
-   * element has its 32 KiB window of the heap to itself.
+   * V: the inbox, an {@link IsolatedCell} (its head has a card-table line to itself). The head
+   * is the newest item queued without the lock, the others follow through
+   * {@link KthreadWork#next}; null when empty, {@link #CLOSED} once destroyed. Queuers push by
+   * CAS, the lock holder takes the whole chain ({@link #splice()}), and CLOSED is only set under
+   * the lock.
    */
-  private final Object[] inbox = new Object[CELLS];
+  private final Object[] inbox = IsolatedCell.create();
   /** W: the item being executed (or just executed), null when idle. */
   private KthreadWork currentWork;
   /**
@@ -289,13 +274,13 @@ public final class KthreadWorker implements AutoCloseable {
             + " was not queued");
       }
       work.next = head; // the item is on no list: next is the inbox link until spliced
-    } while (!INBOX.compareAndSet(inbox, CELL, head, work));
+    } while (!IsolatedCell.compareAndSet(inbox, head, work));
     wake();
   }
 
   /** The inbox's head (volatile read). */
   private KthreadWork inboxHead() {
-    return (KthreadWork) INBOX.getVolatile(inbox, CELL);
+    return (KthreadWork) IsolatedCell.get(inbox);
   }
 
   /** Lock held: moves the inbox's items to the tail of the list, oldest first. */
@@ -304,7 +289,7 @@ public final class KthreadWorker implements AutoCloseable {
     if (top == null || top == CLOSED) {
       return; // CLOSED is only set under the lock, so it cannot appear before the exchange
     }
-    linkChain((KthreadWork) INBOX.getAndSet(inbox, CELL, (Object) null));
+    linkChain((KthreadWork) IsolatedCell.getAndSet(inbox, null));
   }
 
   /**
@@ -576,7 +561,7 @@ public final class KthreadWorker implements AutoCloseable {
     lock.lock();
     try {
       stopping = true;
-      KthreadWork rest = (KthreadWork) INBOX.getAndSet(inbox, CELL, (Object) CLOSED); // later queuers fail
+      KthreadWork rest = (KthreadWork) IsolatedCell.getAndSet(inbox, CLOSED); // later queuers fail
       if (rest != CLOSED) {
         linkChain(rest);
       }

@@ -1,5 +1,6 @@
 package dev.cmwq.timer;
 
+import dev.cmwq.IsolatedCell;
 import dev.cmwq.Lockdep;
 import java.lang.System.Logger.Level;
 import java.lang.invoke.MethodHandles;
@@ -76,11 +77,6 @@ public final class TimerBase implements AutoCloseable {
    * to 50 ns measured here at a million timers); see {@link #placeBy}.
    */
   static final long DRAIN_NANOS_PER_TIMER = 100;
-  /** Length of {@link #stack}: 64 KiB of references, twice a card-table line's reach. */
-  private static final int CELLS = 16_384;
-  /** The element of {@link #stack} that holds the head. */
-  private static final int CELL = CELLS / 2;
-  private static final VarHandle STACK = MethodHandles.arrayElementVarHandle(Object[].class);
   private static final VarHandle PARKED_UNTIL;
   private static final VarHandle LOOK_BY;
 
@@ -106,12 +102,11 @@ public final class TimerBase implements AutoCloseable {
   /** I: the timer thread. */
   private final Thread thread;
   /**
-   * V: the reconcile stack: its head is the middle element ({@link #CELL}) of this array, the
-   * rest is padding that gives the head's card-table line to it alone (the pushers' CAS would
-   * otherwise dirty cards on the line the thread's wheel stores mark; see docs/benchmarks.md,
-   * benchmark 8). Pushers CAS the head; the lock holder takes the whole chain.
+   * V: the reconcile stack's head, an {@link IsolatedCell} (the pushers' CAS would otherwise
+   * dirty cards on the card-table line that the thread's wheel stores mark). Pushers CAS it; the
+   * lock holder takes the whole chain.
    */
-  private final Object[] stack = new Object[CELLS];
+  private final Object[] stack = IsolatedCell.create();
   /**
    * V: when the thread wakes next ({@link Long#MAX_VALUE}: never), or {@link #AWAKE}. The thread
    * writes it; a waker claims the wake-up by CAS to AWAKE before unparking, so a burst of
@@ -136,8 +131,6 @@ public final class TimerBase implements AutoCloseable {
 
   /** V: times arming woke the thread (benchmarks: wake-ups per operation). */
   final AtomicLong wakeups = new AtomicLong();
-  /** V: timer functions called. */
-  final AtomicLong firedCount = new AtomicLong();
   /** V: passes of the thread's loop (it never ticks: this only grows when there is work). */
   final AtomicLong rounds = new AtomicLong();
 
@@ -356,11 +349,11 @@ public final class TimerBase implements AutoCloseable {
     TimerList head;
     int depth;
     do {
-      head = (TimerList) STACK.getVolatile(stack, CELL);
+      head = (TimerList) IsolatedCell.get(stack);
       depth = head == null ? 1 : head.stackDepth + 1; // racy read: an estimate is enough
       t.stackNext = head;
       t.stackDepth = depth;
-    } while (!STACK.compareAndSet(stack, CELL, head, t));
+    } while (!IsolatedCell.compareAndSet(stack, head, t));
     long by = placeBy(expires, depth);
     if (head == null) {
       long late = System.nanoTime() + PLACE_DELAY_NANOS;
@@ -497,11 +490,11 @@ public final class TimerBase implements AutoCloseable {
 
   /** Lock held: takes the reconcile stack and reconciles its timers, oldest push first. */
   private void drain() {
-    if (STACK.getVolatile(stack, CELL) == null) {
+    if (IsolatedCell.get(stack) == null) {
       return; // read first: an exchange on an empty stack would only dirty the pushers' line
     }
     lookBy = Long.MAX_VALUE; // before the exchange: later pushes lower it again
-    TimerList t = (TimerList) STACK.getAndSet(stack, CELL, (Object) null);
+    TimerList t = (TimerList) IsolatedCell.getAndSet(stack, null);
     // The chain is newest first. Rather than reverse it (a second pass over cold timers), number
     // it downwards from above every earlier drain: the oldest push gets the lowest number.
     seq += 1L << 32;
@@ -615,7 +608,6 @@ public final class TimerBase implements AutoCloseable {
       do {
         s = t.settledState();
       } while (!t.casState(s, s & ~TimerList.RUNNING));
-      firedCount.incrementAndGet();
       fired.signalAll();
     }
     batch.clear();
