@@ -496,14 +496,18 @@ public final class Workqueue implements Executor, AutoCloseable {
     if (cpu != ANY_CPU) {
       Checks.inRange(cpu, 0, system.nrCpus - 1, "cpu");
     }
-    if (!dwork.testAndSetPending()) {
+    // Test before test-and-set: an armed timer owns PENDING, so the item is pending. Reading the
+    // timer (and the delay) before the PENDING CAS also starts their cache misses on a cold item
+    // early, instead of behind the CAS (TimerProbe at a million timers: about 5 ns per arm).
+    long nanos = Checks.saturatedNanos(delay);
+    if (dwork.timer.isPending() || !dwork.testAndSetPending()) {
       checkNotPendingElsewhere(dwork);
       return false;
     }
     if (dwork.clearPendingIfDisabled()) {
       return false;
     }
-    doQueueDelayedWork(cpu, dwork, delay);
+    doQueueDelayedWork(cpu, dwork, nanos);
     return true;
   }
 
@@ -530,22 +534,20 @@ public final class Workqueue implements Executor, AutoCloseable {
     // (owned by its timer) throughout. wq/cpu are read without owning PENDING: if another
     // thread re-targets the item concurrently, the outcome is one of the two calls' targets,
     // as with two racing slow paths; an item may not be used with two workqueues at once.
-    if (dwork.wq == this && dwork.cpu == cpu) {
-      long nanos = Checks.saturatedNanos(delay);
-      if (nanos > 0 && system.timers.reschedule(dwork.timer, TimerBase.deadline(nanos))) {
-        return true;
-      }
+    long nanos = Checks.saturatedNanos(delay);
+    if (dwork.wq == this && dwork.cpu == cpu && nanos > 0
+        && system.timers.reschedule(dwork.timer, TimerBase.deadline(nanos))) {
+      return true;
     }
     boolean ret = dwork.grabPending();
     if (!dwork.clearPendingIfDisabled()) {
-      doQueueDelayedWork(cpu, dwork, delay);
+      doQueueDelayedWork(cpu, dwork, nanos);
     }
     return ret;
   }
 
-  /** {@code __queue_delayed_work}: the caller owns PENDING. */
-  private void doQueueDelayedWork(int cpu, DelayedWork dwork, Duration delay) {
-    long nanos = Checks.saturatedNanos(delay);
+  /** {@code __queue_delayed_work}: the caller owns PENDING; {@code nanos} is the delay. */
+  private void doQueueDelayedWork(int cpu, DelayedWork dwork, long nanos) {
     if (nanos <= 0) {
       doQueueWork(cpu, dwork);
       return;

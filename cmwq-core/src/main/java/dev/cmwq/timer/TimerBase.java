@@ -205,8 +205,8 @@ public final class TimerBase implements AutoCloseable {
   }
 
   /**
-   * {@code add_timer}: arms {@code t}, which is not armed, for {@code expires}, with one CAS on
-   * its state (no BUSY section). The caller must be the timer's only arming party (a
+   * {@code add_timer}: arms {@code t}, which is not armed, for {@code expires}, with one write
+   * of its state (no BUSY section): a release store if the timer is idle, else a CAS. The caller must be the timer's only arming party (a
    * {@code DelayedWork}'s PENDING owner is: nobody else arms its timer until it is disarmed);
    * {@link #reschedule} may race with it, as it only moves armed timers.
    *
@@ -227,11 +227,18 @@ public final class TimerBase implements AutoCloseable {
     // Written before the CAS that arms (after the check: a drainer may be placing the armed
     // state's deadline): a reader takes expires only together with an armed state, and this
     // arming's state is the first that makes the new value current.
-    t.expires = expires;
-    while (!t.casState(s, armedState(s))) {
-      s = t.settledState(); // QUEUED or RUNNING changed; nobody else arms (the precondition)
-      if ((s & TimerList.ARMED) != 0) {
-        throw new IllegalStateException("add raced with another arming of " + t);
+    t.setExpires(expires);
+    if ((s & (TimerList.QUEUED | TimerList.RUNNING)) == 0) {
+      // An idle word has no writer but an arming party: cancels need ARMED, the drainer
+      // QUEUED, the thread RUNNING, and reschedule leaves an unarmed timer alone. The caller is
+      // the only arming party, so a release store arms it (the push's CAS then fences).
+      t.storeState(armedState(s));
+    } else {
+      while (!t.casState(s, armedState(s))) {
+        s = t.settledState(); // QUEUED or RUNNING changed; nobody else arms (the precondition)
+        if ((s & TimerList.ARMED) != 0) {
+          throw new IllegalStateException("add raced with another arming of " + t);
+        }
       }
     }
     armed(t, s, expires);
@@ -246,9 +253,12 @@ public final class TimerBase implements AutoCloseable {
     if (t.base != this) {
       return false;
     }
-    long s = t.acquireBusy();
-    if ((s & TimerList.ARMED) == 0 || t.base != this) {
-      t.releaseBusy(s);
+    long s = t.acquireBusyIfArmed(); // never writes an unarmed word: add relies on that
+    if (s == TimerList.NOT_ARMED) {
+      return false;
+    }
+    if (t.base != this) {
+      t.storeState(s);
       return false;
     }
     arm(t, s, expires);
@@ -257,8 +267,8 @@ public final class TimerBase implements AutoCloseable {
 
   /** Ends a BUSY section taken from state {@code s}: the new arming's deadline and generation. */
   private void arm(TimerList t, long s, long expires) {
-    t.expires = expires;
-    t.releaseBusy(armedState(s));
+    t.setExpires(expires);
+    t.storeState(armedState(s));
     armed(t, s, expires);
   }
 
@@ -512,7 +522,7 @@ public final class TimerBase implements AutoCloseable {
     long e;
     do {
       s = t.settledState();
-      e = t.expires; // the CAS below succeeds only if no arming began since s: e is s's deadline
+      e = t.expires(); // the CAS below succeeds only if no arming began since s: e is s's deadline
     } while (!t.casState(s, s & ~TimerList.QUEUED));
     boolean armed = (s & TimerList.ARMED) != 0 && t.base == this;
     long gen = TimerList.genOf(s);

@@ -37,10 +37,13 @@ public abstract class TimerList {
   static final long FLAGS = GEN_ONE - 1;
 
   private static final VarHandle STATE;
+  private static final VarHandle EXPIRES;
 
   static {
     try {
-      STATE = MethodHandles.lookup().findVarHandle(TimerList.class, "state", long.class);
+      MethodHandles.Lookup l = MethodHandles.lookup();
+      STATE = l.findVarHandle(TimerList.class, "state", long.class);
+      EXPIRES = l.findVarHandle(TimerList.class, "expires", long.class);
     } catch (ReflectiveOperationException e) {
       throw new ExceptionInInitializerError(e);
     }
@@ -55,8 +58,12 @@ public abstract class TimerList {
    * P (the BUSY holder, published by the store that releases BUSY; or {@link TimerBase#add}'s
    * caller, published by its arming CAS): the deadline of the current arming
    * ({@link System#nanoTime()} scale). Readers take it only together with an armed state.
+   * Accessed opaquely ({@link #setExpires}, {@link #expires()}): the state word orders it, so a
+   * volatile store, a full fence on every arming, would buy nothing (the ordering is checked by
+   * {@code TimerBaseTest.concurrentArmsCancelsAndReArms_fireExactlyOncePerLiveArming} and
+   * jcstress {@code TimerModVsDelete}).
    */
-  volatile long expires;
+  private long expires;
   /** P (the pusher, which set QUEUED; then the drainer that took the chain): stack link. */
   TimerList stackNext;
   /** P: the stack's depth when this timer was pushed (read racily by the next pusher). */
@@ -103,9 +110,17 @@ public abstract class TimerList {
     return b != null && b.deleteSync(this);
   }
 
-  /** The deadline it was last armed for (nanoTime scale). */
+  /** The deadline it was last armed for (nanoTime scale), read opaquely (whole, unordered). */
   public final long expires() {
-    return expires;
+    return (long) EXPIRES.getOpaque(this);
+  }
+
+  /**
+   * Writes the deadline, opaquely (whole, but unordered): the caller orders it by its next
+   * write of the state word, a CAS or a release store.
+   */
+  final void setExpires(long e) {
+    EXPIRES.setOpaque(this, e);
   }
 
   /** The arming generation of state {@code s}. */
@@ -135,7 +150,7 @@ public abstract class TimerList {
 
   /**
    * Takes {@link #BUSY} and returns the state it was taken from (without BUSY). The caller
-   * must end with {@link #releaseBusy}.
+   * must end with {@link #storeState}.
    */
   final long acquireBusy() {
     for (;;) {
@@ -146,8 +161,30 @@ public abstract class TimerList {
     }
   }
 
-  /** Ends a {@link #acquireBusy} section by storing {@code s} (which must not have BUSY). */
-  final void releaseBusy(long s) {
+  /** {@link #acquireBusyIfArmed}'s answer for a timer that is not armed. */
+  static final long NOT_ARMED = -1;
+
+  /**
+   * As {@link #acquireBusy}, but only from an armed state; returns {@link #NOT_ARMED} and
+   * writes nothing if the timer is not armed.
+   */
+  final long acquireBusyIfArmed() {
+    for (;;) {
+      long s = settledState();
+      if ((s & ARMED) == 0) {
+        return NOT_ARMED;
+      }
+      if (casState(s, s | BUSY)) {
+        return s;
+      }
+    }
+  }
+
+  /**
+   * A release store of {@code s} (which must not have BUSY), for a writer that nobody else can
+   * race: the end of a {@link #acquireBusy} section, or {@link TimerBase#add} on an idle word.
+   */
+  final void storeState(long s) {
     STATE.setRelease(this, s);
   }
 
