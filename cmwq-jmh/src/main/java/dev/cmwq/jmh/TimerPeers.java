@@ -34,6 +34,17 @@ abstract class TimerPeers {
   abstract void cancel(int i);
 
   /**
+   * Arms timer {@code i} for {@code delays[i]} (or {@code durations[i]}, the same delay for an
+   * API that takes a {@link Duration}), for every i. Each side has its own loop, so that its
+   * calls are compiled for that side alone: one loop shared by the three sides would see three
+   * receiver types and make every call virtual, by a different amount on each JDK.
+   */
+  abstract void armAll(long[] delays, Duration[] durations);
+
+  /** Cancels timers 0..n-1, in a loop of the side's own (see {@link #armAll}). */
+  abstract void cancelAll();
+
+  /**
    * Finishes the work the implementation deferred to its own thread (placing and dropping the
    * timers armed and cancelled so far), so that it neither overlaps the next side's timed round
    * nor goes uncounted: the benchmarks time it separately. Nothing for STPE, which does all its
@@ -103,6 +114,21 @@ abstract class TimerPeers {
       wq.modDelayedWork(items[i], d);
     }
 
+    @Override
+    void armAll(long[] delays, Duration[] durations) {
+      DelayedWork[] a = items;
+      for (int i = 0; i < a.length; i++) {
+        wq.queueDelayedWork(a[i], durations[i]);
+      }
+    }
+
+    @Override
+    void cancelAll() {
+      for (DelayedWork dw : items) {
+        dw.cancel();
+      }
+    }
+
     void cancelAndQueue(int i, Duration d) {
       items[i].cancel();
       wq.queueDelayedWork(items[i], d);
@@ -170,6 +196,23 @@ abstract class TimerPeers {
     }
 
     @Override
+    void armAll(long[] delays, Duration[] durations) {
+      ScheduledFuture<?>[] f = futures;
+      for (int i = 0; i < f.length; i++) {
+        f[i] = stpe.schedule(task, delays[i], TimeUnit.NANOSECONDS);
+      }
+    }
+
+    @Override
+    void cancelAll() {
+      ScheduledFuture<?>[] f = futures;
+      for (int i = 0; i < f.length; i++) {
+        f[i].cancel(false);
+        f[i] = null;
+      }
+    }
+
+    @Override
     void close() {
       stpe.shutdownNow();
     }
@@ -211,6 +254,23 @@ abstract class TimerPeers {
       if (t != null) {
         t.cancel();
         timeouts[i] = null;
+      }
+    }
+
+    @Override
+    void armAll(long[] delays, Duration[] durations) {
+      Timeout[] t = timeouts;
+      for (int i = 0; i < t.length; i++) {
+        t[i] = timer.newTimeout(task, delays[i], TimeUnit.NANOSECONDS);
+      }
+    }
+
+    @Override
+    void cancelAll() {
+      Timeout[] t = timeouts;
+      for (int i = 0; i < t.length; i++) {
+        t[i].cancel();
+        t[i] = null;
       }
     }
 

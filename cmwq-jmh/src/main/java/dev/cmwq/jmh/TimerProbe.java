@@ -19,7 +19,7 @@ public final class TimerProbe {
 
   public static void main(String[] args) {
     if (args.length != 2) {
-      System.err.println("usage: TimerProbe cmwq|stpe|netty ROUNDS   (-Dn=timers, default 1000000)");
+      System.err.println("usage: TimerProbe SIDE[,SIDE...] ROUNDS (sides: cmwq, stpe, netty)   (-Dn=timers, default 1000000)");
       System.exit(2);
     }
     int n = Integer.getInteger("n", TimerScale1M.N);
@@ -31,27 +31,26 @@ public final class TimerProbe {
       delays[i] = TimeUnit.MILLISECONDS.toNanos(1000 + rnd.nextInt(59_000));
       durations[i] = Duration.ofNanos(delays[i]);
     }
-    TimerPeers side = TimerPeers.create(args[0], n, TimerScale1M.NOOP);
-    TimerPeers.Cmwq cmwq = side instanceof TimerPeers.Cmwq ? (TimerPeers.Cmwq) side : null;
-    for (int r = 0; r < rounds; r++) {
-      long t0 = System.nanoTime();
-      for (int i = 0; i < n; i++) {
-        if (cmwq != null) {
-          cmwq.arm(i, durations[i]); // the caller's Duration, as TimerScale1M passes it
-        } else {
-          side.arm(i, delays[i]);
-        }
-      }
-      long t1 = System.nanoTime();
-      for (int i = 0; i < n; i++) {
-        side.cancel(i);
-      }
-      long t2 = System.nanoTime();
-      side.settle(); // the side's deferred work, so that it does not overlap the next round
-      long t3 = System.nanoTime();
-      System.out.printf("%s: arm %.1f ns, cancel %.1f ns, settle %.1f ns%n", args[0],
-          (t1 - t0) / (double) n, (t2 - t1) / (double) n, (t3 - t2) / (double) n);
+    String[] names = args[0].split(",");
+    TimerPeers[] sides = new TimerPeers[names.length];
+    for (int k = 0; k < names.length; k++) {
+      sides[k] = TimerPeers.create(names[k], n, TimerScale1M.NOOP);
     }
-    side.close();
+    for (int r = 0; r < rounds; r++) {
+      for (TimerPeers side : sides) {
+        long t0 = System.nanoTime();
+        side.armAll(delays, durations); // cmwq takes the caller's Durations, as TimerScale1M
+        long t1 = System.nanoTime();
+        side.cancelAll();
+        long t2 = System.nanoTime();
+        side.settle(); // the side's deferred work, so that it does not overlap the next round
+        long t3 = System.nanoTime();
+        System.out.printf("%s: arm %.1f ns, cancel %.1f ns, settle %.1f ns%n", side.name,
+            (t1 - t0) / (double) n, (t2 - t1) / (double) n, (t3 - t2) / (double) n);
+      }
+    }
+    for (TimerPeers side : sides) {
+      side.close();
+    }
   }
 }

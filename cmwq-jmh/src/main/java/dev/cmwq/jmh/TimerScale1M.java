@@ -45,7 +45,7 @@ public class TimerScale1M {
 
   long[] delays;
   Duration[] durations;
-  TimerPeers.Cmwq cmwq;
+  TimerPeers cmwq;
   TimerPeers stpe;
   TimerPeers netty;
   int round;
@@ -75,7 +75,7 @@ public class TimerScale1M {
       delays[i] = TimeUnit.MILLISECONDS.toNanos(1000 + rnd.nextInt(59_000));
       durations[i] = Duration.ofNanos(delays[i]);
     }
-    cmwq = (TimerPeers.Cmwq) TimerPeers.create("cmwq", N, NOOP);
+    cmwq = TimerPeers.create("cmwq", N, NOOP);
     stpe = TimerPeers.create("stpe", N, NOOP);
     netty = TimerPeers.create("netty", N, NOOP);
   }
@@ -94,18 +94,8 @@ public class TimerScale1M {
       int which = (r + k) % 3;
       long t0 = System.nanoTime();
       TimerPeers p = which == 0 ? cmwq : which == 1 ? stpe : netty;
-      if (which == 0) {
-        for (int i = 0; i < N; i++) {
-          cmwq.arm(i, durations[i]);
-        }
-      } else {
-        for (int i = 0; i < N; i++) {
-          p.arm(i, delays[i]);
-        }
-      }
-      for (int i = 0; i < N; i++) {
-        p.cancel(i);
-      }
+      p.armAll(delays, durations);
+      p.cancelAll();
       long t1 = System.nanoTime();
       p.settle();
       long t2 = System.nanoTime();
