@@ -12,6 +12,7 @@ import java.util.concurrent.TimeUnit;
  *
  * <pre>
  * java -Xms2g -Xmx2g -XX:+UseParallelGC -cp cmwq-jmh/target/benchmarks.jar dev.cmwq.jmh.TimerProbe cmwq 10
+ * java ... dev.cmwq.jmh.TimerProbe cmwq,stpe,netty 8   (the sides in turn, as TimerScale1M)
  * </pre>
  */
 public final class TimerProbe {
