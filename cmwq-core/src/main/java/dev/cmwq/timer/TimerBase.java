@@ -206,9 +206,10 @@ public final class TimerBase implements AutoCloseable {
 
   /**
    * {@code add_timer}: arms {@code t}, which is not armed, for {@code expires}, with one write
-   * of its state (no BUSY section): a release store if the timer is idle, else a CAS. The caller must be the timer's only arming party (a
-   * {@code DelayedWork}'s PENDING owner is: nobody else arms its timer until it is disarmed);
-   * {@link #reschedule} may race with it, as it only moves armed timers.
+   * of its state (no BUSY section): a release store if the timer is idle, else a CAS. The
+   * caller must be the timer's only arming party (a {@code DelayedWork}'s PENDING owner is:
+   * nobody else arms its timer until it is disarmed); {@link #reschedule} may race with it, as
+   * it only moves armed timers and never writes an unarmed state.
    *
    * @throws IllegalStateException if the timer is armed or the base is closed
    */
@@ -224,9 +225,9 @@ public final class TimerBase implements AutoCloseable {
     if ((s & TimerList.ARMED) != 0) {
       throw new IllegalStateException("add of an armed timer " + t);
     }
-    // Written before the CAS that arms (after the check: a drainer may be placing the armed
-    // state's deadline): a reader takes expires only together with an armed state, and this
-    // arming's state is the first that makes the new value current.
+    // Written before the state write that arms (after the check: a drainer may be placing the
+    // armed state's deadline): a reader takes expires only together with an armed state, and
+    // this arming's state is the first that makes the new value current.
     t.setExpires(expires);
     if ((s & (TimerList.QUEUED | TimerList.RUNNING)) == 0) {
       // An idle word has no writer but an arming party: cancels need ARMED, the drainer

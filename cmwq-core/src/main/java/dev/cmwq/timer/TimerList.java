@@ -35,6 +35,8 @@ public abstract class TimerList {
   /** The arming generation counts in the bits above the flags (one step per arming). */
   static final long GEN_ONE = 16;
   static final long FLAGS = GEN_ONE - 1;
+  /** {@link #acquireBusyIfArmed}'s answer for a timer that is not armed (no state has BUSY). */
+  static final long NOT_ARMED = -1;
 
   private static final VarHandle STATE;
   private static final VarHandle EXPIRES;
@@ -56,7 +58,7 @@ public abstract class TimerList {
   volatile long state;
   /**
    * P (the BUSY holder, published by the store that releases BUSY; or {@link TimerBase#add}'s
-   * caller, published by its arming CAS): the deadline of the current arming
+   * caller, published by its arming write of the state): the deadline of the current arming
    * ({@link System#nanoTime()} scale). Readers take it only together with an armed state.
    * Accessed opaquely ({@link #setExpires}, {@link #expires()}): the state word orders it, so a
    * volatile store, a full fence on every arming, would buy nothing (the ordering is checked by
@@ -153,25 +155,21 @@ public abstract class TimerList {
    * must end with {@link #storeState}.
    */
   final long acquireBusy() {
-    for (;;) {
-      long s = settledState();
-      if (casState(s, s | BUSY)) {
-        return s;
-      }
-    }
+    return acquireBusy(false);
   }
-
-  /** {@link #acquireBusyIfArmed}'s answer for a timer that is not armed. */
-  static final long NOT_ARMED = -1;
 
   /**
    * As {@link #acquireBusy}, but only from an armed state; returns {@link #NOT_ARMED} and
    * writes nothing if the timer is not armed.
    */
   final long acquireBusyIfArmed() {
+    return acquireBusy(true);
+  }
+
+  private long acquireBusy(boolean onlyArmed) {
     for (;;) {
       long s = settledState();
-      if ((s & ARMED) == 0) {
+      if (onlyArmed && (s & ARMED) == 0) {
         return NOT_ARMED;
       }
       if (casState(s, s | BUSY)) {
