@@ -55,8 +55,9 @@ import java.util.function.Predicate;
  * <p>Lock rule: the wheel and the link fields of every {@link TimerList} on this base are
  * guarded by {@link #lock} (code {@code B}). The lock is a leaf: timers fire with it released.
  * The protocol is tested by {@code TimerBaseTest} (exactly-once under concurrent arms, moves
- * and cancels; stale placements; lost wake-ups) and jcstress {@code TimerDeleteVsFire} and
- * {@code TimerModVsDelete}.
+ * and cancels, and for {@link #add} on idle timers against reschedules; stale placements; lost
+ * wake-ups) and jcstress {@code TimerDeleteVsFire}, {@code TimerModVsDelete} and
+ * {@code TimerAddVsReschedule}.
  */
 public final class TimerBase implements AutoCloseable {
   private static final System.Logger LOG = System.getLogger("dev.cmwq.timer");

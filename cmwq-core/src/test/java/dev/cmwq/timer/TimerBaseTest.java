@@ -332,6 +332,106 @@ class TimerBaseTest {
   }
 
   /**
+   * {@code add}, as a {@code DelayedWork}'s PENDING owner uses it: each timer has one owner
+   * thread that arms it whenever it is not armed, mostly from the idle state (not armed, off
+   * the stack, not running), which {@code add} arms with a plain release store. A second thread
+   * reschedules and deletes the same timers, a third drains. The store is safe only if nobody
+   * but the owner writes an idle state word: a reschedule that took the BUSY bit of an idle
+   * timer and stored the old state back would erase an arming, and the count breaks (as jcstress
+   * {@code TimerAddVsReschedule} shows for such a reschedule).
+   */
+  @Test
+  void addOnIdleTimers_racingReschedulesAndDeletes_endsEveryArmingOnce() throws Exception {
+    int n = 16;
+    AtomicLong[] arms = new AtomicLong[n];
+    AtomicLong[] ended = new AtomicLong[n]; // deletes that returned true + replaced armings
+    Counting[] timers = new Counting[n];
+    for (int i = 0; i < n; i++) {
+      arms[i] = new AtomicLong();
+      ended[i] = new AtomicLong();
+      timers[i] = new Counting(() -> { });
+      base.mod(timers[i], TimerBase.deadline(0)); // on this base from now on; fires at once
+      arms[i].incrementAndGet();
+    }
+    AtomicBoolean stop = new AtomicBoolean();
+    AtomicReference<Throwable> failure = new AtomicReference<>();
+    List<Thread> threads = new ArrayList<>();
+    for (int o = 0; o < 2; o++) {
+      int first = o * n / 2;
+      long seed = 17 * o + 3;
+      threads.add(new Thread(() -> { // the owner of timers first .. first + n/2 - 1
+        SplittableRandom rnd = new SplittableRandom(seed);
+        try {
+          for (int k = 0; k < 400_000; k++) {
+            int i = first + rnd.nextInt(n / 2);
+            if (!timers[i].isPending()) {
+              arms[i].incrementAndGet(); // counted first: the arming may fire at once
+              base.add(timers[i], TimerBase.deadline(rnd.nextInt(200_000)));
+            } else if (rnd.nextInt(4) == 0) {
+              if (timers[i].delete()) {
+                ended[i].incrementAndGet();
+              }
+              base.size(); // takes the stack: the next add finds the word idle
+            }
+          }
+        } catch (Throwable e) {
+          failure.compareAndSet(null, e);
+        }
+      }));
+    }
+    Thread disturber = new Thread(() -> {
+      SplittableRandom rnd = new SplittableRandom(99);
+      try {
+        while (!stop.get()) {
+          int i = rnd.nextInt(n);
+          if (rnd.nextBoolean()) {
+            arms[i].incrementAndGet();
+            if (base.reschedule(timers[i], TimerBase.deadline(rnd.nextInt(200_000)))) {
+              ended[i].incrementAndGet();
+            } else {
+              arms[i].decrementAndGet();
+            }
+          } else if (timers[i].delete()) {
+            ended[i].incrementAndGet();
+          }
+        }
+      } catch (Throwable e) {
+        failure.compareAndSet(null, e);
+      }
+    });
+    Thread drainer = new Thread(() -> {
+      while (!stop.get()) {
+        base.size();
+        Thread.yield();
+      }
+    });
+    disturber.start();
+    drainer.start();
+    threads.forEach(Thread::start);
+    for (Thread t : threads) {
+      t.join(TimeUnit.MINUTES.toMillis(5));
+      assertThat(t.isAlive()).as("owner finished").isFalse();
+    }
+    stop.set(true);
+    disturber.join();
+    drainer.join();
+    assertThat(failure.get()).isNull();
+    waitFor(() -> {
+      for (Counting t : timers) {
+        if (t.isPending() || (t.state & TimerList.RUNNING) != 0) {
+          return false;
+        }
+      }
+      return true;
+    });
+    for (int i = 0; i < n; i++) {
+      assertThat(timers[i].fired.get() + ended[i].get())
+          .as("timer %d: fires + cancelled or replaced armings = armings", i)
+          .isEqualTo(arms[i].get());
+    }
+  }
+
+  /**
    * Timers expire in batches and fire one by one with the lock released; a timer of the batch
    * that is re-armed before its turn must not fire for the old deadline. B1 is re-armed and
    * placed in the wheel again by a drain (size()) while A's function blocks; B2 is re-armed and
