@@ -221,6 +221,37 @@ class TimerBaseTest {
         .isInstanceOf(IllegalStateException.class).hasMessageContaining("closed");
   }
 
+  /** A thread that takes the reconcile stack (through {@code size()}) until {@code stop}. */
+  private Thread drainer(AtomicBoolean stop) {
+    return new Thread(() -> {
+      while (!stop.get()) {
+        base.size();
+        Thread.yield();
+      }
+    });
+  }
+
+  /**
+   * Waits until no timer is armed or running, then checks each timer's accounting: its fires
+   * plus its cancelled or replaced armings equal its armings.
+   */
+  private static void assertEveryArmingEndedOnce(Counting[] timers, AtomicLong[] arms,
+      AtomicLong[] ended) {
+    waitFor(() -> {
+      for (Counting t : timers) {
+        if (t.isPending() || (t.state & TimerList.RUNNING) != 0) {
+          return false;
+        }
+      }
+      return true;
+    });
+    for (int i = 0; i < timers.length; i++) {
+      assertThat(timers[i].fired.get() + ended[i].get())
+          .as("timer %d: fires + cancelled or replaced armings = armings", i)
+          .isEqualTo(arms[i].get());
+    }
+  }
+
   /**
    * The lock-free protocol as a whole: three threads arm, re-arm, move and cancel 48 short
    * timers (some of which re-arm themselves when they fire) while a fourth keeps taking the
@@ -294,12 +325,7 @@ class TimerBaseTest {
         }
       }));
     }
-    Thread drainer = new Thread(() -> {
-      while (!stop.get()) {
-        base.size();
-        Thread.yield();
-      }
-    });
+    Thread drainer = drainer(stop);
     drainer.start();
     threads.forEach(Thread::start);
     for (Thread t : threads) {
@@ -315,19 +341,7 @@ class TimerBaseTest {
     stop.set(true);
     drainer.join();
     assertThat(failure.get()).isNull();
-    waitFor(() -> {
-      for (Counting t : timers) {
-        if (t.isPending() || (t.state & TimerList.RUNNING) != 0) {
-          return false;
-        }
-      }
-      return true;
-    });
-    for (int i = 0; i < n; i++) {
-      assertThat(timers[i].fired.get() + ended[i].get())
-          .as("timer %d: fires + cancelled or replaced armings = armings", i)
-          .isEqualTo(arms[i].get());
-    }
+    assertEveryArmingEndedOnce(timers, arms, ended);
     assertThat(base.size()).isZero();
   }
 
@@ -399,12 +413,7 @@ class TimerBaseTest {
         failure.compareAndSet(null, e);
       }
     });
-    Thread drainer = new Thread(() -> {
-      while (!stop.get()) {
-        base.size();
-        Thread.yield();
-      }
-    });
+    Thread drainer = drainer(stop);
     disturber.start();
     drainer.start();
     threads.forEach(Thread::start);
@@ -416,19 +425,7 @@ class TimerBaseTest {
     disturber.join();
     drainer.join();
     assertThat(failure.get()).isNull();
-    waitFor(() -> {
-      for (Counting t : timers) {
-        if (t.isPending() || (t.state & TimerList.RUNNING) != 0) {
-          return false;
-        }
-      }
-      return true;
-    });
-    for (int i = 0; i < n; i++) {
-      assertThat(timers[i].fired.get() + ended[i].get())
-          .as("timer %d: fires + cancelled or replaced armings = armings", i)
-          .isEqualTo(arms[i].get());
-    }
+    assertEveryArmingEndedOnce(timers, arms, ended);
   }
 
   /**
