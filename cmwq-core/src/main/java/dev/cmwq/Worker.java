@@ -1,5 +1,7 @@
 package dev.cmwq;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
 import java.util.ArrayDeque;
@@ -40,6 +42,16 @@ final class Worker {
 
   /** The worker executing on the current thread ({@code current} + {@code kthread_data}). */
   private static final ThreadLocal<Worker> CURRENT = new ThreadLocal<>();
+
+  private static final VarHandle WAKE_PENDING;
+
+  static {
+    try {
+      WAKE_PENDING = MethodHandles.lookup().findVarHandle(Worker.class, "wakePending", boolean.class);
+    } catch (ReflectiveOperationException e) {
+      throw new ExceptionInInitializerError(e);
+    }
+  }
 
   private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
   private static final boolean CPU_TIME =
@@ -92,8 +104,20 @@ final class Worker {
   Worker hashNext;
   /** L: when the worker last became idle (ns). */
   long lastActive;
-  /** L: a wake-up was sent and not yet consumed. */
+  /**
+   * L to write; read racily (opaquely) by the worker's own idle poll ({@link #idleWait}),
+   * which rechecks it under the lock: a wake-up was sent and not yet consumed.
+   */
   boolean wakePending;
+  /**
+   * L: the worker is polling {@link #wakePending} instead of parking, so {@link #wakeUp} need
+   * not unpark it. Set and cleared by the worker with the lock held around the poll; a waker
+   * that sees it set only sets wakePending, which the worker finds either in its poll or, once
+   * it has cleared this flag, under the lock before it parks.
+   */
+  boolean spinning;
+  /** I: the idle poll (its own state is S: this worker's thread); null for rescuers. */
+  final IdleSpin idleSpin;
   /** L: number of items started; the tick's progress counter. */
   long nrStarted;
   /** S to write (at thread start), read by the tick: kernel thread id, -1 if unknown. */
@@ -118,6 +142,7 @@ final class Worker {
   Worker(WorkerPool pool, int id) {
     this.pool = pool;
     this.id = id;
+    this.idleSpin = new IdleSpin(pool.system.idleSpinNanos);
     this.rescueWq = null;
     this.maydays = null;
   }
@@ -132,6 +157,7 @@ final class Worker {
     this.rescueWq = wq;
     this.maydays = new ArrayDeque<>(1);
     this.flags = WORKER_PREP;
+    this.idleSpin = null;
   }
 
   /** The system this worker belongs to. */
@@ -175,11 +201,19 @@ final class Worker {
     }
   }
 
-  /** Sends a wake-up; only the first of several before the worker runs costs an unpark. */
+  /**
+   * Sends a wake-up (pool lock held). Only the first of several before the worker runs costs
+   * an unpark, and none does while the worker polls ({@link #spinning}).
+   */
   void wakeUp() {
     if (!wakePending) {
       wakePending = true;
-      LockSupport.unpark(thread);
+      if (!spinning) {
+        if (pool != null) {
+          pool.nrUnparks++;
+        }
+        LockSupport.unpark(thread);
+      }
     }
   }
 
@@ -262,15 +296,12 @@ final class Worker {
    */
   private void loop() {
     WorkerPool pool = this.pool;
+    boolean worked = false;
     pool.lock.lock();
     try {
       for (;;) {
-        while (!wakePending && (flags & WORKER_DIE) == 0) {
-          pool.lock.unlock();
-          Thread.interrupted(); // a stray interrupt would turn park into a spin
-          LockSupport.park(this);
-          pool.lock.lock();
-        }
+        idleWait(worked);
+        worked = false;
         wakePending = false;
         if ((flags & WORKER_DIE) != 0) {
           pool.workerIda.clear(id);
@@ -294,12 +325,57 @@ final class Worker {
           } while (pool.keepWorking());
           chargeCpu(null);
           setFlags(WORKER_PREP);
+          worked = true;
           break;
         }
         pool.workerEnterIdle(this);
       }
     } finally {
       pool.lock.unlock();
+    }
+  }
+
+  /**
+   * Waits until {@link #wakePending} or {@link #WORKER_DIE} (pool lock held on entry and on
+   * return, released while waiting). A worker of a concurrency-managed pool that has just run
+   * out of items ({@code worked}) first polls ({@link IdleSpin}) with the lock released,
+   * flagged {@link #spinning} so that a waker only sets wakePending; then it parks. Unbound
+   * pools never poll: every queue there wakes a worker (nothing is concurrency managed), and
+   * cheap wake-ups only crowd the pool lock with idle workers (an ordered burst went from 1.1
+   * to 2.2 times Guava's time when they polled).
+   *
+   * <p>No lost wake-up: {@link #spinning} is set and cleared under the lock, and wakers set
+   * wakePending under the lock; after clearing the flag the worker rechecks wakePending under
+   * the lock before parking, and any later waker unparks. Checked by {@code IdleSpinTest}.
+   */
+  private void idleWait(boolean worked) {
+    boolean missed = false; // polled without catching a wake-up
+    if (worked && idleSpin.enabled() && !wakePending && (flags & WORKER_DIE) == 0
+        && pool.isConcurrencyManaged()) {
+      spinning = true;
+      pool.lock.unlock();
+      try {
+        missed = !idleSpin.poll(() -> (boolean) WAKE_PENDING.getOpaque(this));
+      } finally {
+        pool.lock.lock();
+        spinning = false; // from here on a waker unparks; wakePending is rechecked below
+      }
+      if (!missed) {
+        idleSpin.caught();
+      }
+    }
+    long parkedAt = 0;
+    while (!wakePending && (flags & WORKER_DIE) == 0) {
+      if (parkedAt == 0) {
+        parkedAt = System.nanoTime();
+      }
+      pool.lock.unlock();
+      Thread.interrupted(); // a stray interrupt would turn park into a spin
+      LockSupport.park(this);
+      pool.lock.lock();
+    }
+    if (missed && parkedAt != 0) {
+      idleSpin.parked(System.nanoTime() - parkedAt); // wake-up latency included
     }
   }
 

@@ -76,6 +76,11 @@ final class WorkerPool {
   int nrWorkers;
   /** L: idle workers. */
   int nrIdle;
+  /**
+   * L: wake-ups that had to unpark a worker (the rest found it polling, see
+   * {@code Worker.idleWait}); read racily by tests and dumps.
+   */
+  long nrUnparks;
   /** L: idle list head (most recently idle first, LIFO). */
   private Worker idleFirst;
   /** L: idle list tail (longest idle). */

@@ -42,7 +42,7 @@ class LockingRulesTest {
       KthreadWorker.class, Topology.class, Topology.PodType.class, CpuMask.class,
       WorkqueueAttrs.class, DelayedWork.class, KthreadDelayedWork.class, TimerList.class,
       TimerWheel.class, TimerBase.class, ExecutorView.class, ExecutorView.ViewWork.class,
-      ExecutorView.Task.class};
+      ExecutorView.Task.class, IdleSpin.class};
 
   @Test
   void everyMutableEngineFieldStatesItsLockingRule() throws IOException {

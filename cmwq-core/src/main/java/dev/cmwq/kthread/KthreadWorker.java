@@ -2,8 +2,10 @@ package dev.cmwq.kthread;
 
 import dev.cmwq.Checks;
 import dev.cmwq.Completion;
+import dev.cmwq.IdleSpin;
 import dev.cmwq.IsolatedCell;
 import dev.cmwq.Lockdep;
+import dev.cmwq.WorkqueueSystem;
 import dev.cmwq.timer.TimerBase;
 import java.lang.System.Logger.Level;
 import java.lang.invoke.MethodHandles;
@@ -49,18 +51,8 @@ public final class KthreadWorker implements AutoCloseable {
   private static final int SPINNING = 1;
   /** {@link #sleep}: no item; parked until a queuer wakes it. */
   private static final int PARKED = 2;
-  /** Upper bound of an idle spin: about 3 µs of {@code onSpinWait} here (12 ns each). */
-  private static final int MAX_IDLE_SPINS = 256;
   /** Length of {@link #currentWork}: its middle element has a cache line of its own. */
   private static final int CURRENT_SLOTS = 40;
-  /** Lower bound of an idle spin, so that the limit can grow back. */
-  private static final int MIN_IDLE_SPINS = 8;
-  /**
-   * An item queued this soon after the thread parked means a longer spin would have caught it.
-   * Measured to the queuer's unpark, not to the thread running again: a virtual CPU's wake-up
-   * latency (tens of microseconds here) must not count as idleness.
-   */
-  private static final long SHORT_PARK_NANOS = 20_000;
   private static final int QUEUED = KthreadWork.QUEUED;
   private static final int BLOCKED = KthreadWork.BLOCKED;
   /** The {@link #inbox} of a destroyed worker: pushes fail. */
@@ -107,8 +99,11 @@ public final class KthreadWorker implements AutoCloseable {
    * wakers, with or without the lock, move it back to AWAKE by CAS ({@link #wake()}).
    */
   private volatile int sleep;
-  /** S (the worker's thread): polls the next idle spin may take; adapts between the bounds. */
-  private int spinLimit = MAX_IDLE_SPINS;
+  /**
+   * I: the idle poll (its own state is S: the worker's thread), as long as a pool worker's default
+   * ({@link WorkqueueSystem#DEFAULT_IDLE_SPIN}).
+   */
+  private final IdleSpin idleSpin = new IdleSpin(WorkqueueSystem.DEFAULT_IDLE_SPIN.toNanos());
   /** V: times a queuer had to unpark the thread (tests and benchmarks: wake-ups per item). */
   private final AtomicLong nrUnparks = new AtomicLong();
   /**
@@ -711,20 +706,20 @@ public final class KthreadWorker implements AutoCloseable {
 
   /**
    * The thread has no item (lock held on entry and on return; the list and the inbox were
-   * found empty). It first polls {@link #sleep} with the lock released, for up to
-   * {@link #spinLimit} spins, and parks only if nothing was queued meanwhile: a queuer that finds
-   * it spinning just flips the state, saving the two system calls of an unpark and the wake-up
-   * latency (several microseconds on a virtual CPU, against tens of nanoseconds of the queuer's
-   * work per item). The limit doubles when a spin catches an item or a queuer unparks the thread
-   * soon after it parked ({@link #SHORT_PARK_NANOS}), and halves otherwise, so an idle worker
-   * stops burning CPU.
+   * found empty). It first polls {@link #sleep} with the lock released ({@link IdleSpin}: up to
+   * 50 µs, yielding the CPU as it goes, shorter when items come rarely), and parks only if
+   * nothing was queued meanwhile: a queuer that finds it spinning just flips the state, saving
+   * the two system calls of an unpark and the wake-up latency (tens of microseconds when the
+   * thread's vCPU has halted, against tens of nanoseconds of the queuer's work per item).
+   * Whether the thread was woken soon after parking is measured to the waker's
+   * {@link #unparkedAt}, so that wake-up latency does not count as idleness.
    *
    * <p>No lost wake-up: the thread publishes SPINNING and then reads the inbox, a lock-free
    * queuer pushes and then reads {@code sleep} (both volatile), so one of them sees the other; a
    * locked inserter sees SPINNING because it was written under the lock; and {@link #wake()}
    * retries its CAS until it sees AWAKE or wins, so the thread's own SPINNING to PARKED step
    * cannot swallow a wake-up. Checked by {@code KthreadWorkerTest} (queue while spinning, while
-   * parked, from many threads at once; destroy of an idle worker).
+   * parked, from many threads at once; destroy of an idle worker) and jcstress.
    */
   private void idleWait() {
     sleep = SPINNING;
@@ -733,32 +728,28 @@ public final class KthreadWorker implements AutoCloseable {
       sleep = AWAKE; // a push raced the splice
       return;
     }
-    int limit = spinLimit;
     boolean parked = false;
     long parkStart = 0;
     lock.unlock();
     try {
-      for (int i = 0; i < limit && sleep == SPINNING; i++) {
-        Thread.onSpinWait();
-      }
-      parkStart = System.nanoTime();
-      if (SLEEP.compareAndSet(this, SPINNING, PARKED)) {
-        parked = true;
-        while (sleep == PARKED) {
-          Thread.interrupted(); // a stray interrupt would turn park into a spin
-          LockSupport.park(this);
+      if (!idleSpin.enabled() || !idleSpin.poll(() -> sleep != SPINNING)) {
+        parkStart = System.nanoTime();
+        if (SLEEP.compareAndSet(this, SPINNING, PARKED)) {
+          parked = true;
+          while (sleep == PARKED) {
+            Thread.interrupted(); // a stray interrupt would turn park into a spin
+            LockSupport.park(this);
+          }
         }
       }
     } finally {
       lock.lock();
     }
-    if (!parked) {
-      spinLimit = Math.min(MAX_IDLE_SPINS, limit << 1); // the spin caught an item (or destroy)
-      return;
+    if (parked) {
+      idleSpin.parked(unparkedAt - parkStart);
+    } else {
+      idleSpin.caught(); // the poll, or the step after it, caught an item (or destroy)
     }
-    boolean shortPark = unparkedAt - parkStart < SHORT_PARK_NANOS;
-    spinLimit = shortPark ? Math.min(MAX_IDLE_SPINS, limit << 1)
-        : Math.max(MIN_IDLE_SPINS, limit >> 1);
   }
 
   /**
