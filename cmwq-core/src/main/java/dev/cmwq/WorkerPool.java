@@ -81,6 +81,10 @@ final class WorkerPool {
    * {@code Worker.idleWait}); read racily by tests and dumps.
    */
   long nrUnparks;
+  /** L: idle polls its workers made, and those that caught a wake-up (tests and dumps). */
+  long nrPolls;
+  /** L: see {@link #nrPolls}. */
+  long nrPollHits;
   /** L: idle list head (most recently idle first, LIFO). */
   private Worker idleFirst;
   /** L: idle list tail (longest idle). */

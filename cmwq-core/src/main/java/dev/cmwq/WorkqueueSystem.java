@@ -40,8 +40,8 @@ public final class WorkqueueSystem implements AutoCloseable {
   public static final Duration DEFAULT_CPU_INTENSIVE_THRESHOLD = Duration.ofMillis(10);
   /** {@code IDLE_WORKER_TIMEOUT}: 300 s. */
   public static final Duration DEFAULT_IDLE_WORKER_TIMEOUT = Duration.ofSeconds(300);
-  /** Default {@link Builder#idleSpin}: 50 µs. */
-  public static final Duration DEFAULT_IDLE_SPIN = Duration.ofNanos(50_000);
+  /** Default {@link Builder#idleSpin}: 20 µs. */
+  public static final Duration DEFAULT_IDLE_SPIN = Duration.ofNanos(20_000);
   /** The longest {@link Builder#idleSpin}: 10 ms. */
   static final Duration MAX_IDLE_SPIN = Duration.ofMillis(10);
 
@@ -874,12 +874,13 @@ public final class WorkqueueSystem implements AutoCloseable {
     }
 
     /**
-     * How long a worker that has just run out of items keeps polling for new ones before it
-     * parks (default 50 µs; zero: park at once, as the kernel's workers sleep). An item queued
-     * within that time is picked up without an unpark in {@code queueWork} (a futex wake-up,
-     * 2–5 µs of the caller's time) or the worker's wake-up latency (5–60 µs on a virtual
-     * machine whose other vCPU halted). The poll runs only after the worker did work, never on
-     * a pool that has been idle longer, so an idle system still uses no CPU.
+     * How long a worker of a per-CPU pool that has just run out of items keeps polling for new
+     * ones before it parks (default 20 µs; zero: park at once, as the kernel's workers sleep). An
+     * item queued meanwhile costs its queuer no unpark (a futex call, 2–5 µs) and the worker no
+     * wake-up. The length adapts: it shrinks when the worker then stays parked long, or is woken
+     * from its own CPU (a thread there could not run while the worker polled), so a worker whose
+     * items come rarely, or only from its own CPU, stops polling. The poll only follows work: an
+     * idle system uses no CPU. Unbound pools never poll.
      *
      * @throws IllegalArgumentException if negative or longer than 10 ms
      */

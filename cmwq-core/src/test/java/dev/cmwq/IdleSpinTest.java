@@ -19,26 +19,56 @@ import org.junit.jupiter.api.Test;
 class IdleSpinTest {
   private static final int ROUNDS = 200;
 
-  /** Queue-and-flush round trips on {@code cpu}'s pool; returns the unparks they caused. */
-  private static long unparksOfRoundTrips(WorkqueueSystem sys, Workqueue wq, int cpu) {
-    WorkerPool pool = sys.cpuPool(cpu, (wq.flags & Workqueue.WQ_HIGHPRI) != 0);
+  /** The counters of {@code pool} that the round trips below move. */
+  private record Counts(long unparks, long polls, long hits) {
+    static Counts of(WorkerPool pool) {
+      pool.lock.lock();
+      try {
+        return new Counts(pool.nrUnparks, pool.nrPolls, pool.nrPollHits);
+      } finally {
+        pool.lock.unlock();
+      }
+    }
+
+    Counts minus(Counts o) {
+      return new Counts(unparks - o.unparks, polls - o.polls, hits - o.hits);
+    }
+  }
+
+  /**
+   * {@link #ROUNDS} queue-and-flush round trips of one item on {@code wq} (CPU 0 if bound);
+   * with {@code whilePolling}, each item is queued only once the worker that ran the previous
+   * one polls (or has parked: the poll was missed, as a loaded machine may make it).
+   */
+  private static Counts roundTrips(Workqueue wq, boolean whilePolling) {
     AtomicInteger runs = new AtomicInteger();
-    Work w = new Work(runs::incrementAndGet);
-    wq.queueWorkOn(cpu, w); // the first item wakes the worker from its long sleep
+    AtomicReference<Worker> ranOn = new AtomicReference<>();
+    Work w = new Work(() -> {
+      runs.incrementAndGet();
+      ranOn.set(Worker.current());
+    });
+    boolean bound = (wq.flags & Workqueue.WQ_UNBOUND) == 0;
+    Runnable queue = () -> assertThat(bound ? wq.queueWorkOn(0, w) : wq.queueWork(w)).isTrue();
+    queue.run(); // the first item wakes the worker from its long sleep
     w.flush();
-    long before = unparks(pool);
+    WorkerPool pool = w.getWorkPool();
+    Counts before = Counts.of(pool);
     for (int i = 0; i < ROUNDS; i++) {
-      assertThat(wq.queueWorkOn(cpu, w)).isTrue();
+      if (whilePolling) {
+        Worker worker = ranOn.get();
+        await("the worker polls or sleeps", () -> pollingOrParked(pool, worker));
+      }
+      queue.run();
       w.flush();
     }
     assertThat(runs.get()).isEqualTo(ROUNDS + 1);
-    return unparks(pool) - before;
+    return Counts.of(pool).minus(before);
   }
 
-  private static long unparks(WorkerPool pool) {
+  private static boolean pollingOrParked(WorkerPool pool, Worker worker) {
     pool.lock.lock();
     try {
-      return pool.nrUnparks;
+      return worker.spinning || worker.thread.getState() == Thread.State.WAITING;
     } finally {
       pool.lock.unlock();
     }
@@ -46,20 +76,22 @@ class IdleSpinTest {
 
   @Test
   void itemsQueuedWhileTheWorkerPolls_costNoUnpark() {
-    // A poll far longer than a round trip: the worker should hardly ever park in between.
+    // A poll far longer than the test's check (1 ms sleeps): most items come during it.
     try (WorkqueueSystem sys = WorkqueueSystem.builder().cpus(2)
         .idleSpin(Duration.ofMillis(10)).build()) {
-      long unparks = unparksOfRoundTrips(sys, sys.system(), 0);
-      assertThat(unparks).as("unparks in %d round trips", ROUNDS).isLessThan(ROUNDS / 4);
+      Counts c = roundTrips(sys.system(), true);
+      assertThat(c.hits()).as("polls that caught the next item, of %d", ROUNDS)
+          .isGreaterThan(ROUNDS / 2);
+      assertThat(c.unparks()).as("unparks in %d round trips", ROUNDS).isLessThan(ROUNDS / 2);
     }
   }
 
   @Test
-  void withoutThePoll_everyRoundTripUnparks() {
+  void withoutThePoll_workersParkAtOnce() {
     try (WorkqueueSystem sys = WorkqueueSystem.builder().cpus(2).idleSpin(Duration.ZERO).build()) {
-      long unparks = unparksOfRoundTrips(sys, sys.system(), 0);
-      // Every item finds the worker parked, except when the flush returned before it parked.
-      assertThat(unparks).as("unparks in %d round trips", ROUNDS).isGreaterThan(ROUNDS / 2);
+      Counts c = roundTrips(sys.system(), true);
+      assertThat(c.polls()).isZero();
+      assertThat(c.unparks()).as("every item found the worker parked").isEqualTo(ROUNDS);
     }
   }
 
@@ -68,17 +100,9 @@ class IdleSpinTest {
     try (WorkqueueSystem sys = WorkqueueSystem.builder().cpus(2)
         .idleSpin(Duration.ofMillis(10)).build()) {
       Workqueue wq = sys.workqueue("unbound-rt").unbound().maxActive(1).build();
-      AtomicInteger runs = new AtomicInteger();
-      Work w = new Work(runs::incrementAndGet);
-      wq.queueWork(w);
-      w.flush();
-      WorkerPool pool = w.getWorkPool();
-      long start = unparks(pool);
-      for (int i = 0; i < ROUNDS; i++) {
-        wq.queueWork(w);
-        w.flush();
-      }
-      assertThat(unparks(pool) - start).isGreaterThan(ROUNDS / 2);
+      Counts c = roundTrips(wq, false);
+      assertThat(c.polls()).isZero();
+      assertThat(c.unparks()).isPositive();
       wq.destroy();
     }
   }
@@ -136,6 +160,28 @@ class IdleSpinTest {
       assertThat(done.await(LONG.toSeconds() * 4, TimeUnit.SECONDS)).isTrue();
       assertThat(failure.get()).isNull();
     }
+  }
+
+  @Test
+  void pollLength_halvesForLongOrUncatchableParks_andDoublesBackForShortOnes() {
+    IdleSpin spin = new IdleSpin(64_000);
+    assertThat(spin.limitNanos()).isEqualTo(64_000);
+    spin.parked(1_000_000); // parked long: the poll was wasted
+    assertThat(spin.limitNanos()).isEqualTo(32_000);
+    spin.parked(Long.MAX_VALUE); // woken from the worker's own CPU: no poll could catch it
+    assertThat(spin.limitNanos()).isEqualTo(16_000);
+    for (int i = 0; i < 20; i++) {
+      spin.parked(Long.MAX_VALUE);
+    }
+    assertThat(spin.limitNanos()).isEqualTo(IdleSpin.MIN_NANOS);
+    spin.parked(50_000); // woken within twice the longest poll: a longer one would have caught it
+    assertThat(spin.limitNanos()).isEqualTo(2 * IdleSpin.MIN_NANOS);
+    for (int i = 0; i < 20; i++) {
+      spin.caught();
+    }
+    assertThat(spin.limitNanos()).isEqualTo(64_000);
+    assertThat(new IdleSpin(500).poll(() -> false)).isFalse(); // ends by itself
+    assertThat(new IdleSpin(0).enabled()).isFalse();
   }
 
   @Test

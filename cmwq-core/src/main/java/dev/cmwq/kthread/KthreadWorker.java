@@ -5,7 +5,6 @@ import dev.cmwq.Completion;
 import dev.cmwq.IdleSpin;
 import dev.cmwq.IsolatedCell;
 import dev.cmwq.Lockdep;
-import dev.cmwq.WorkqueueSystem;
 import dev.cmwq.timer.TimerBase;
 import java.lang.System.Logger.Level;
 import java.lang.invoke.MethodHandles;
@@ -51,6 +50,12 @@ public final class KthreadWorker implements AutoCloseable {
   private static final int SPINNING = 1;
   /** {@link #sleep}: no item; parked until a queuer wakes it. */
   private static final int PARKED = 2;
+  /**
+   * The longest idle poll: 3 µs. The thread is not pinned, so it may share a CPU with the
+   * queuer it waits for, which could not run during a longer poll (a pool worker can tell a
+   * wake-up from its own CPU and shortens its poll; this thread cannot).
+   */
+  private static final long IDLE_SPIN_NANOS = 3_000;
   /** Length of {@link #currentWork}: its middle element has a cache line of its own. */
   private static final int CURRENT_SLOTS = 40;
   private static final int QUEUED = KthreadWork.QUEUED;
@@ -100,10 +105,9 @@ public final class KthreadWorker implements AutoCloseable {
    */
   private volatile int sleep;
   /**
-   * I: the idle poll (its own state is S: the worker's thread), as long as a pool worker's default
-   * ({@link WorkqueueSystem#DEFAULT_IDLE_SPIN}).
+   * I: the idle poll (its own state is S: the worker's thread), at most {@link #IDLE_SPIN_NANOS}.
    */
-  private final IdleSpin idleSpin = new IdleSpin(WorkqueueSystem.DEFAULT_IDLE_SPIN.toNanos());
+  private final IdleSpin idleSpin = new IdleSpin(IDLE_SPIN_NANOS);
   /** V: times a queuer had to unpark the thread (tests and benchmarks: wake-ups per item). */
   private final AtomicLong nrUnparks = new AtomicLong();
   /**
@@ -707,7 +711,7 @@ public final class KthreadWorker implements AutoCloseable {
   /**
    * The thread has no item (lock held on entry and on return; the list and the inbox were
    * found empty). It first polls {@link #sleep} with the lock released ({@link IdleSpin}: up to
-   * 50 µs, yielding the CPU as it goes, shorter when items come rarely), and parks only if
+   * {@link #IDLE_SPIN_NANOS}, shorter when items come rarely), and parks only if
    * nothing was queued meanwhile: a queuer that finds it spinning just flips the state, saving
    * the two system calls of an unpark and the wake-up latency (tens of microseconds when the
    * thread's vCPU has halted, against tens of nanoseconds of the queuer's work per item).
