@@ -5,6 +5,7 @@ import java.lang.invoke.VarHandle;
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
 import java.util.ArrayDeque;
+import java.util.function.BooleanSupplier;
 import java.util.concurrent.locks.LockSupport;
 
 /**
@@ -123,6 +124,9 @@ final class Worker {
   boolean wokenFromOwnCpu;
   /** I: the idle poll (its own state is S: this worker's thread); null for rescuers. */
   final IdleSpin idleSpin;
+  /** I: what the idle poll watches (made once, so that a poll allocates nothing). */
+  private final BooleanSupplier woken =
+      () -> (boolean) WAKE_PENDING.getOpaque(this);
   /** L: number of items started; the tick's progress counter. */
   long nrStarted;
   /** S to write (at thread start), read by the tick: kernel thread id, -1 if unknown. */
@@ -365,7 +369,7 @@ final class Worker {
       spinning = true;
       pool.lock.unlock();
       try {
-        missed = !idleSpin.poll(() -> (boolean) WAKE_PENDING.getOpaque(this));
+        missed = !idleSpin.poll(woken);
       } finally {
         pool.lock.lock();
         spinning = false; // from here on a waker unparks; wakePending is rechecked below

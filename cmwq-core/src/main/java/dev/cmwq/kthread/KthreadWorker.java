@@ -13,6 +13,7 @@ import java.time.Duration;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
+import java.util.function.BooleanSupplier;
 
 /**
  * {@code struct kthread_worker}: one dedicated thread running {@link KthreadWork} items one at a
@@ -108,6 +109,8 @@ public final class KthreadWorker implements AutoCloseable {
    * I: the idle poll (its own state is S: the worker's thread), at most {@link #IDLE_SPIN_NANOS}.
    */
   private final IdleSpin idleSpin = new IdleSpin(IDLE_SPIN_NANOS);
+  /** I: what the idle poll watches (made once, so that a poll allocates nothing). */
+  private final BooleanSupplier woken = () -> sleep != SPINNING;
   /** V: times a queuer had to unpark the thread (tests and benchmarks: wake-ups per item). */
   private final AtomicLong nrUnparks = new AtomicLong();
   /**
@@ -736,7 +739,7 @@ public final class KthreadWorker implements AutoCloseable {
     long parkStart = 0;
     lock.unlock();
     try {
-      if (!idleSpin.enabled() || !idleSpin.poll(() -> sleep != SPINNING)) {
+      if (!idleSpin.enabled() || !idleSpin.poll(woken)) {
         parkStart = System.nanoTime();
         if (SLEEP.compareAndSet(this, SPINNING, PARKED)) {
           parked = true;
