@@ -78,10 +78,10 @@ final class WorkerPool {
   int nrIdle;
   /**
    * L: wake-ups that had to unpark a worker (the rest found it polling, see
-   * {@code Worker.idleWait}); read racily by tests and dumps.
+   * {@code Worker.idleWait}); read by IdleSpinTest.
    */
   long nrUnparks;
-  /** L: idle polls its workers made, and those that caught a wake-up (tests and dumps). */
+  /** L: idle polls its workers made, and those that caught a wake-up (IdleSpinTest). */
   long nrPolls;
   /** L: see {@link #nrPolls}. */
   long nrPollHits;

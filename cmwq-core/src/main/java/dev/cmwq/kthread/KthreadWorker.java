@@ -739,7 +739,7 @@ public final class KthreadWorker implements AutoCloseable {
     long parkStart = 0;
     lock.unlock();
     try {
-      if (!idleSpin.enabled() || !idleSpin.poll(woken)) {
+      if (!idleSpin.poll(woken)) {
         parkStart = System.nanoTime();
         if (SLEEP.compareAndSet(this, SPINNING, PARKED)) {
           parked = true;
