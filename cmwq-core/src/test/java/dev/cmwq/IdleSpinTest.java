@@ -10,6 +10,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.locks.LockSupport;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -68,7 +69,9 @@ class IdleSpinTest {
   private static boolean pollingOrParked(WorkerPool pool, Worker worker) {
     pool.lock.lock();
     try {
-      return worker.spinning || worker.thread.getState() == Thread.State.WAITING;
+      // Parked in idleWait, not merely WAITING: a worker that still owes the pool lock after
+      // its item (held here) is WAITING too, and an item queued then needs no unpark.
+      return worker.spinning || LockSupport.getBlocker(worker.thread) == worker;
     } finally {
       pool.lock.unlock();
     }
