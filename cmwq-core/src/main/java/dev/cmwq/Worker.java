@@ -43,6 +43,16 @@ final class Worker {
 
   /** The worker executing on the current thread ({@code current} + {@code kthread_data}). */
   private static final ThreadLocal<Worker> CURRENT = new ThreadLocal<>();
+  /**
+   * An unpark from the worker's own CPU this soon after it parked is a quick turn: its queuer
+   * wakes it again about as fast as a park-and-wake cycle takes (5 µs here). See
+   * {@link #idleWait}.
+   */
+  static final long PING_PONG_NANOS = 10_000;
+  /** Quick turns in a row after which the worker's idle wait yields instead of spinning. */
+  static final int PING_PONG_TURNS = 4;
+  /** Items a turn must run after a yield that caught one for the next idle wait to yield again. */
+  static final int PING_PONG_ITEMS = 8;
 
   private static final VarHandle WAKE_PENDING;
 
@@ -122,6 +132,12 @@ final class Worker {
    * caught (the two share the CPU), so it does not lengthen the next poll.
    */
   boolean wokenFromOwnCpu;
+  /** S: quick turns in a row ({@link #PING_PONG_NANOS}; see {@link #idleWait}). */
+  private int quickTurns;
+  /** S: the last idle wait yielded and caught a wake-up (see {@link #idleWait}). */
+  private boolean yieldCaught;
+  /** S: {@link #nrStarted} when the worker last left an idle wait. */
+  private long startedAtWake;
   /** I: the idle poll (its own state is S: this worker's thread); null for rescuers. */
   final IdleSpin idleSpin;
   /** I: what the idle poll watches (made once, so that a poll allocates nothing). */
@@ -358,6 +374,21 @@ final class Worker {
    * wake-ups only crowd the pool lock with idle workers (an ordered burst went from 1.1 to 2.2
    * times Guava's time when they polled).
    *
+   * <p>A thread on the worker's own CPU that queues items as fast as a park-and-wake cycle
+   * makes the two take turns: each unpark lets the worker preempt it, run the one item there is
+   * and park again, some 5 µs of switching per item here (a burst queued after another
+   * executor's ran at 250 instead of 80 ns per item, the queuer preempted every microsecond).
+   * After {@link #PING_PONG_TURNS} such quick turns in a row ({@link #PING_PONG_NANOS}) the
+   * worker's idle wait yields instead of spinning ({@link IdleSpin#yieldPoll}): it stays
+   * runnable and flagged {@link #spinning}, so the queuer goes on without unparking anyone and
+   * without being preempted, and the worker takes the whole batch as soon as the queuer blocks
+   * (a burst ends, a flush waits) or its time slice ends. It keeps yielding while a yield
+   * catches a batch ({@link #PING_PONG_ITEMS}); a yield that catches a single item ends the
+   * mode. The price: a queuer that keeps computing while it queues this fast has its items wait
+   * for its time slice (up to a few ms) instead of 5 µs, and gets back the CPU the switching
+   * took. Slower queuers (an item every 5 µs or more here) and queuers on other CPUs never
+   * trigger it; measured by {@code BusyQueuerProbe} at several gaps (docs/benchmarks.md).
+   *
    * <p>No lost wake-up: {@link #spinning} is set and cleared under the lock, and wakers set
    * wakePending under the lock; after clearing the flag the worker rechecks wakePending under
    * the lock before parking, and any later waker unparks. Checked by {@code IdleSpinTest}.
@@ -366,18 +397,29 @@ final class Worker {
     boolean missed = false; // polled without catching a wake-up
     if (worked && idleSpin.enabled() && !wakePending && (flags & WORKER_DIE) == 0
         && pool.isConcurrencyManaged()) {
+      boolean yield = quickTurns >= PING_PONG_TURNS
+          || yieldCaught && nrStarted - startedAtWake >= PING_PONG_ITEMS;
+      if (yield) {
+        quickTurns = 0;
+      }
       spinning = true;
       pool.lock.unlock();
       try {
-        missed = !idleSpin.poll(woken);
+        missed = !(yield ? idleSpin.yieldPoll(woken) : idleSpin.poll(woken));
       } finally {
         pool.lock.lock();
         spinning = false; // from here on a waker unparks; wakePending is rechecked below
       }
+      yieldCaught = yield && !missed;
+      startedAtWake = nrStarted;
       pool.nrPolls++;
       if (!missed) {
         pool.nrPollHits++;
-        idleSpin.caught();
+        if (yield) {
+          pool.nrYieldHits++;
+        } else {
+          idleSpin.caught();
+        }
       }
     }
     long parkedAt = 0;
@@ -390,8 +432,14 @@ final class Worker {
       LockSupport.park(this);
       pool.lock.lock();
     }
-    if (missed && parkedAt != 0) {
-      idleSpin.parked(wokenFromOwnCpu ? Long.MAX_VALUE : System.nanoTime() - parkedAt);
+    if (parkedAt != 0) {
+      long slept = System.nanoTime() - parkedAt;
+      quickTurns = wokenFromOwnCpu && slept < PING_PONG_NANOS ? quickTurns + 1 : 0;
+      yieldCaught = false;
+      startedAtWake = nrStarted;
+      if (missed) {
+        idleSpin.parked(wokenFromOwnCpu ? Long.MAX_VALUE : slept);
+      }
     }
   }
 

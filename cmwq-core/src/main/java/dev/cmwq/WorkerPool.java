@@ -85,6 +85,8 @@ final class WorkerPool {
   long nrPolls;
   /** L: see {@link #nrPolls}. */
   long nrPollHits;
+  /** L: see {@link #nrPolls}: hits of polls that yielded ({@code Worker.idleWait}). */
+  long nrYieldHits;
   /** L: idle list head (most recently idle first, LIFO). */
   private Worker idleFirst;
   /** L: idle list tail (longest idle). */

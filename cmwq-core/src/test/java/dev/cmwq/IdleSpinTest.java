@@ -188,6 +188,33 @@ class IdleSpinTest {
   }
 
   @Test
+  void yieldPoll_seesAWakeUpFromAnotherThread_andGivesUpAfterTheLongestPoll() throws Exception {
+    IdleSpin spin = new IdleSpin(TimeUnit.MILLISECONDS.toNanos(5));
+    spin.parked(Long.MAX_VALUE); // the adaptive length shrinks; a yield poll keeps the longest
+    long t0 = System.nanoTime();
+    assertThat(spin.yieldPoll(() -> false)).isFalse();
+    assertThat(System.nanoTime() - t0).isGreaterThanOrEqualTo(TimeUnit.MILLISECONDS.toNanos(5));
+
+    IdleSpin forever = new IdleSpin(IdleSpin.MIN_NANOS);
+    AtomicInteger flag = new AtomicInteger();
+    CountDownLatch polling = new CountDownLatch(1);
+    AtomicReference<Boolean> caught = new AtomicReference<>();
+    Thread poller = new Thread(() -> {
+      polling.countDown();
+      boolean hit = false;
+      while (!hit) { // 1 µs bounds: poll again until the flag shows up
+        hit = forever.yieldPoll(() -> flag.getOpaque() != 0);
+      }
+      caught.set(true);
+    });
+    poller.start();
+    polling.await();
+    flag.setOpaque(1);
+    poller.join(LONG.toMillis());
+    assertThat(caught.get()).isTrue();
+  }
+
+  @Test
   void idleSpin_rejectsNegativeAndTooLong() {
     assertThatThrownBy(() -> WorkqueueSystem.builder().idleSpin(Duration.ofNanos(-1)))
         .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("idleSpin");
