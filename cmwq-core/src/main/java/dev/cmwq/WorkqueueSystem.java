@@ -880,7 +880,10 @@ public final class WorkqueueSystem implements AutoCloseable {
      * wake-up. The length adapts: it shrinks when the worker then stays parked long, or is woken
      * from its own CPU (a thread there could not run while the worker polled), so a worker whose
      * items come rarely, or only from its own CPU, stops polling. The poll only follows work: an
-     * idle system uses no CPU. Unbound pools never poll.
+     * idle system uses no CPU. Unbound pools never poll. A worker whose queuer on its own CPU
+     * wakes it again within microseconds, turn after turn, yields for up to this long instead
+     * of spinning, so that the queuer is not preempted for every item (its items then wait for
+     * it to block or end its time slice). Zero turns both off.
      *
      * @throws IllegalArgumentException if negative or longer than 10 ms
      */
