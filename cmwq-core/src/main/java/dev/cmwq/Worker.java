@@ -391,7 +391,8 @@ final class Worker {
    *
    * <p>No lost wake-up: {@link #spinning} is set and cleared under the lock, and wakers set
    * wakePending under the lock; after clearing the flag the worker rechecks wakePending under
-   * the lock before parking, and any later waker unparks. Checked by {@code IdleSpinTest}.
+   * the lock before parking, and any later waker unparks; a yielding wait is the same protocol.
+   * Checked by {@code IdleSpinTest} (spinning) and {@code PingPongTest} (yielding, native module).
    */
   private void idleWait(boolean worked) {
     boolean missed = false; // polled without catching a wake-up

@@ -85,7 +85,7 @@ final class WorkerPool {
   long nrPolls;
   /** L: see {@link #nrPolls}. */
   long nrPollHits;
-  /** L: see {@link #nrPolls}: hits of polls that yielded ({@code Worker.idleWait}). */
+  /** L: hits of idle polls that yielded ({@code Worker.idleWait}); read by PingPongTest. */
   long nrYieldHits;
   /** L: idle list head (most recently idle first, LIFO). */
   private Worker idleFirst;
