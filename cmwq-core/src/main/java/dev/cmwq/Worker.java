@@ -48,11 +48,11 @@ final class Worker {
    * wakes it again about as fast as a park-and-wake cycle takes (5 µs here). See
    * {@link #idleWait}.
    */
-  static final long PING_PONG_NANOS = 10_000;
+  private static final long PING_PONG_NANOS = 10_000;
   /** Quick turns in a row after which the worker's idle wait yields instead of spinning. */
-  static final int PING_PONG_TURNS = 4;
+  private static final int PING_PONG_TURNS = 4;
   /** Items a turn must run after a yield that caught one for the next idle wait to yield again. */
-  static final int PING_PONG_ITEMS = 8;
+  private static final int PING_PONG_ITEMS = 8;
 
   private static final VarHandle WAKE_PENDING;
 
@@ -129,7 +129,8 @@ final class Worker {
   boolean spinning;
   /**
    * L: the last unpark came from a thread on this worker's CPU, which a poll could not have
-   * caught (the two share the CPU), so it does not lengthen the next poll.
+   * caught (the two share the CPU): it shortens the next poll, and a quick one counts towards
+   * {@link #quickTurns}.
    */
   boolean wokenFromOwnCpu;
   /** S: quick turns in a row ({@link #PING_PONG_NANOS}; see {@link #idleWait}). */
@@ -412,7 +413,6 @@ final class Worker {
         spinning = false; // from here on a waker unparks; wakePending is rechecked below
       }
       yieldCaught = yield && !missed;
-      startedAtWake = nrStarted;
       pool.nrPolls++;
       if (!missed) {
         pool.nrPollHits++;
@@ -437,11 +437,11 @@ final class Worker {
       long slept = System.nanoTime() - parkedAt;
       quickTurns = wokenFromOwnCpu && slept < PING_PONG_NANOS ? quickTurns + 1 : 0;
       yieldCaught = false;
-      startedAtWake = nrStarted;
       if (missed) {
         idleSpin.parked(wokenFromOwnCpu ? Long.MAX_VALUE : slept);
       }
     }
+    startedAtWake = nrStarted;
   }
 
   /**

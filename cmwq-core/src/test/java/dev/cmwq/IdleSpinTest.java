@@ -207,6 +207,7 @@ class IdleSpinTest {
       }
       caught.set(true);
     });
+    poller.setDaemon(true); // a broken poll that never returns must not keep the JVM alive
     poller.start();
     polling.await();
     flag.setOpaque(1);
