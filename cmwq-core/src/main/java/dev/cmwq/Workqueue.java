@@ -15,6 +15,7 @@ import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -491,15 +492,31 @@ public final class Workqueue implements Executor, AutoCloseable {
    * @throws IllegalArgumentException if {@code cpu} is not a CPU of the system
    */
   public boolean queueDelayedWorkOn(int cpu, DelayedWork dwork, Duration delay) {
+    return queueDelayedWorkNanos(cpu, dwork, Checks.saturatedNanos(Checks.notNull(delay, "delay")));
+  }
+
+  /**
+   * {@link #queueDelayedWork(DelayedWork, Duration)} with the delay as an amount of {@code unit}
+   * ({@code unit.toNanos(delay)}, saturated): no {@link Duration} object per call, for callers
+   * whose delays are computed numbers.
+   */
+  public boolean queueDelayedWork(DelayedWork dwork, long delay, TimeUnit unit) {
+    return queueDelayedWorkOn(ANY_CPU, dwork, delay, unit);
+  }
+
+  /** {@link #queueDelayedWorkOn(int, DelayedWork, Duration)} with the delay in {@code unit}. */
+  public boolean queueDelayedWorkOn(int cpu, DelayedWork dwork, long delay, TimeUnit unit) {
+    return queueDelayedWorkNanos(cpu, dwork, Checks.notNull(unit, "unit").toNanos(delay));
+  }
+
+  private boolean queueDelayedWorkNanos(int cpu, DelayedWork dwork, long nanos) {
     Checks.notNull(dwork, "dwork");
-    Checks.notNull(delay, "delay");
     if (cpu != ANY_CPU) {
       Checks.inRange(cpu, 0, system.nrCpus - 1, "cpu");
     }
     // Test before test-and-set: an armed timer owns PENDING, so the item is pending. Reading the
-    // timer (and the delay) before the PENDING CAS also starts their cache misses on a cold item
-    // early, instead of behind the CAS (TimerProbe at a million timers: about 5 ns per arm).
-    long nanos = Checks.saturatedNanos(delay);
+    // timer before the PENDING CAS also starts its cache miss on a cold item early, instead of
+    // behind the CAS (TimerProbe at a million timers: about 5 ns per arm).
     if (dwork.timer.isPending() || !dwork.testAndSetPending()) {
       checkNotPendingElsewhere(dwork);
       return false;
@@ -525,8 +542,21 @@ public final class Workqueue implements Executor, AutoCloseable {
 
   /** {@code mod_delayed_work_on}: as {@link #modDelayedWork}, queueing on {@code cpu}. */
   public boolean modDelayedWorkOn(int cpu, DelayedWork dwork, Duration delay) {
+    return modDelayedWorkNanos(cpu, dwork, Checks.saturatedNanos(Checks.notNull(delay, "delay")));
+  }
+
+  /** {@link #modDelayedWork(DelayedWork, Duration)} with the delay in {@code unit}. */
+  public boolean modDelayedWork(DelayedWork dwork, long delay, TimeUnit unit) {
+    return modDelayedWorkOn(ANY_CPU, dwork, delay, unit);
+  }
+
+  /** {@link #modDelayedWorkOn(int, DelayedWork, Duration)} with the delay in {@code unit}. */
+  public boolean modDelayedWorkOn(int cpu, DelayedWork dwork, long delay, TimeUnit unit) {
+    return modDelayedWorkNanos(cpu, dwork, Checks.notNull(unit, "unit").toNanos(delay));
+  }
+
+  private boolean modDelayedWorkNanos(int cpu, DelayedWork dwork, long nanos) {
     Checks.notNull(dwork, "dwork");
-    Checks.notNull(delay, "delay");
     if (cpu != ANY_CPU) {
       Checks.inRange(cpu, 0, system.nrCpus - 1, "cpu");
     }
@@ -534,7 +564,6 @@ public final class Workqueue implements Executor, AutoCloseable {
     // (owned by its timer) throughout. wq/cpu are read without owning PENDING: if another
     // thread re-targets the item concurrently, the outcome is one of the two calls' targets,
     // as with two racing slow paths; an item may not be used with two workqueues at once.
-    long nanos = Checks.saturatedNanos(delay);
     if (dwork.wq == this && dwork.cpu == cpu && nanos > 0
         && system.timers.reschedule(dwork.timer, TimerBase.deadline(nanos))) {
       return true;
@@ -560,7 +589,7 @@ public final class Workqueue implements Executor, AutoCloseable {
     }
     dwork.wq = this;
     dwork.cpu = cpu;
-    system.timers.add(dwork.timer, TimerBase.deadline(nanos)); // PENDING owner: sole armer
+    system.timers.addAfter(dwork.timer, nanos); // PENDING owner: sole armer
   }
 
   /**

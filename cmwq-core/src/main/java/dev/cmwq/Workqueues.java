@@ -59,6 +59,12 @@ public final class Workqueues {
     return WorkqueueSystem.getDefault().system().queueDelayedWork(dwork, delay);
   }
 
+  /** {@link #scheduleDelayedWork(DelayedWork, java.time.Duration)} with the delay in {@code unit}. */
+  public static boolean scheduleDelayedWork(DelayedWork dwork, long delay,
+      java.util.concurrent.TimeUnit unit) {
+    return WorkqueueSystem.getDefault().system().queueDelayedWork(dwork, delay, unit);
+  }
+
   /** {@code current_is_workqueue_rescuer}: whether the caller is a rescuer thread. */
   public static boolean currentIsRescuer() {
     Worker worker = Worker.current();

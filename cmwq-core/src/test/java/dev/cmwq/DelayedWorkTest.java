@@ -10,6 +10,7 @@ import java.util.Collections;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -308,5 +309,46 @@ class DelayedWorkTest {
     Timed dw = new Timed();
     assertThat(Workqueues.scheduleDelayedWork(dw, Duration.ofMillis(1))).isTrue();
     await("ran on the default system", () -> dw.runs.get() == 1);
+  }
+
+  /**
+   * The {@code (long, TimeUnit)} overloads behave as the Duration ones: never early, zero and
+   * negative delays queue at once, huge ones saturate instead of wrapping, mod re-arms.
+   */
+  @Test
+  void delaysInTimeUnits() {
+    Workqueue wq = sys.workqueue("units").build();
+    Timed dw = new Timed();
+    long t0 = System.nanoTime();
+    assertThat(wq.queueDelayedWork(dw, 30, TimeUnit.MILLISECONDS)).isTrue();
+    assertThat(dw.isTimerPending()).isTrue();
+    assertThat(wq.queueDelayedWorkOn(1, dw, 1, TimeUnit.MILLISECONDS)).as("pending").isFalse();
+    await("ran", () -> dw.runs.get() == 1);
+    assertThat(ms(dw.lastRun.get() - t0)).isGreaterThanOrEqualTo(30);
+
+    assertThat(wq.queueDelayedWorkOn(0, dw, -3, TimeUnit.SECONDS)).isTrue();
+    assertThat(dw.isTimerPending()).as("no timer for a negative delay").isFalse();
+    dw.flush();
+    assertThat(dw.runs.get()).isEqualTo(2);
+
+    assertThat(wq.queueDelayedWork(dw, Long.MAX_VALUE, TimeUnit.DAYS)).isTrue();
+    assertThat(dw.timer.expires() - System.nanoTime()).as("saturated, not wrapped")
+        .isGreaterThan(Duration.ofDays(365 * 70).toNanos());
+    t0 = System.nanoTime();
+    assertThat(wq.modDelayedWork(dw, 20_000, TimeUnit.MICROSECONDS)).as("was pending").isTrue();
+    await("re-armed run", () -> dw.runs.get() == 3);
+    assertThat(ms(dw.lastRun.get() - t0)).isGreaterThanOrEqualTo(20);
+    assertThat(wq.modDelayedWorkOn(1, dw, 0, TimeUnit.HOURS)).as("was idle").isFalse();
+    dw.flush();
+    assertThat(dw.runs.get()).isEqualTo(4);
+
+    assertThat(Workqueues.scheduleDelayedWork(dw, 1, TimeUnit.MILLISECONDS)).isTrue();
+    await("ran on the default system", () -> dw.runs.get() == 5);
+    assertThatThrownBy(() -> wq.queueDelayedWork(new Timed(), 1, null))
+        .isInstanceOf(NullPointerException.class).hasMessage("unit");
+    assertThatThrownBy(() -> wq.modDelayedWork(null, 1, TimeUnit.SECONDS))
+        .isInstanceOf(NullPointerException.class).hasMessage("dwork");
+    assertThatThrownBy(() -> wq.queueDelayedWorkOn(7, new Timed(), 1, TimeUnit.SECONDS))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("cpu: 7");
   }
 }

@@ -11,6 +11,7 @@ import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.time.Duration;
 import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.BooleanSupplier;
@@ -364,13 +365,23 @@ public final class KthreadWorker implements AutoCloseable {
    *     destroyed
    */
   public boolean queueDelayedWork(KthreadDelayedWork dwork, Duration delay) {
+    return queueDelayedWorkNanos(dwork, Checks.saturatedNanos(Checks.notNull(delay, "delay")));
+  }
+
+  /**
+   * {@link #queueDelayedWork(KthreadDelayedWork, Duration)} with the delay as an amount of
+   * {@code unit} ({@code unit.toNanos(delay)}, saturated): no {@link Duration} per call.
+   */
+  public boolean queueDelayedWork(KthreadDelayedWork dwork, long delay, TimeUnit unit) {
+    return queueDelayedWorkNanos(dwork, Checks.notNull(unit, "unit").toNanos(delay));
+  }
+
+  private boolean queueDelayedWorkNanos(KthreadDelayedWork dwork, long nanos) {
     Checks.notNull(dwork, "dwork");
-    Checks.notNull(delay, "delay");
     lock.lock();
     try {
       checkOwner(dwork);
       checkAlive(dwork);
-      long nanos = Checks.saturatedNanos(delay);
       if (!KthreadWork.STATE.compareAndSet(dwork, 0, nanos <= 0 ? QUEUED : BLOCKED)) {
         return false; // pending, armed, or a cancel is in progress
       }
@@ -392,13 +403,20 @@ public final class KthreadWorker implements AutoCloseable {
    *     destroyed
    */
   public boolean modDelayedWork(KthreadDelayedWork dwork, Duration delay) {
+    return modDelayedWorkNanos(dwork, Checks.saturatedNanos(Checks.notNull(delay, "delay")));
+  }
+
+  /** {@link #modDelayedWork(KthreadDelayedWork, Duration)} with the delay in {@code unit}. */
+  public boolean modDelayedWork(KthreadDelayedWork dwork, long delay, TimeUnit unit) {
+    return modDelayedWorkNanos(dwork, Checks.notNull(unit, "unit").toNanos(delay));
+  }
+
+  private boolean modDelayedWorkNanos(KthreadDelayedWork dwork, long nanos) {
     Checks.notNull(dwork, "dwork");
-    Checks.notNull(delay, "delay");
     lock.lock();
     try {
       checkOwner(dwork);
       checkAlive(dwork);
-      long nanos = Checks.saturatedNanos(delay);
       int target = nanos <= 0 ? QUEUED : BLOCKED;
       for (;;) {
         int s = settle(dwork);

@@ -32,8 +32,14 @@ public abstract class TimerList {
   static final long BUSY = 4;
   /** State bit: {@link #fire()} is running. */
   static final long RUNNING = 8;
+  /**
+   * State bit, only together with {@link #ARMED}: the arming is <em>deferred</em>, {@link
+   * #expires} holds its delay, and the drainer that places it turns that into a deadline from a
+   * clock reading known to follow the arming ({@link TimerBase#addAfter}).
+   */
+  static final long DEFERRED = 16;
   /** The arming generation counts in the bits above the flags (one step per arming). */
-  static final long GEN_ONE = 16;
+  static final long GEN_ONE = 32;
   static final long FLAGS = GEN_ONE - 1;
   /** {@link #acquireBusyIfArmed}'s answer for a timer that is not armed (no state has BUSY). */
   static final long NOT_ARMED = -1;
@@ -112,7 +118,11 @@ public abstract class TimerList {
     return b != null && b.deleteSync(this);
   }
 
-  /** The deadline it was last armed for (nanoTime scale), read opaquely (whole, unordered). */
+  /**
+   * The deadline it was last armed for (nanoTime scale), read opaquely (whole, unordered). For a
+   * deferred arming ({@link TimerBase#addAfter}) that the timer thread has not placed yet, the
+   * delay instead.
+   */
   public final long expires() {
     return (long) EXPIRES.getOpaque(this);
   }

@@ -84,6 +84,29 @@ class KthreadDelayedWorkTest {
   }
 
   @Test
+  void delaysInTimeUnits() {
+    Counted dw = Counted.create();
+    long t0 = System.nanoTime();
+    assertThat(worker.queueDelayedWork(dw, 30, TimeUnit.MILLISECONDS)).isTrue();
+    assertThat(worker.queueDelayedWork(dw, 1, TimeUnit.MILLISECONDS)).as("pending").isFalse();
+    waitFor("run", () -> dw.runs.get() == 1);
+    assertThat(dw.at.get() - t0).isGreaterThanOrEqualTo(TimeUnit.MILLISECONDS.toNanos(30));
+    assertThat(worker.modDelayedWork(dw, Long.MAX_VALUE, TimeUnit.DAYS)).as("was idle").isFalse();
+    assertThat(dw.isPending()).as("saturated, not wrapped into the past").isTrue();
+    t0 = System.nanoTime();
+    assertThat(worker.modDelayedWork(dw, 20_000, TimeUnit.MICROSECONDS)).as("was armed").isTrue();
+    waitFor("re-armed run", () -> dw.runs.get() == 2);
+    assertThat(dw.at.get() - t0).isGreaterThanOrEqualTo(TimeUnit.MILLISECONDS.toNanos(20));
+    assertThat(worker.queueDelayedWork(dw, -1, TimeUnit.SECONDS)).isTrue();
+    worker.flush();
+    assertThat(dw.runs.get()).as("a negative delay queues at once").isEqualTo(3);
+    assertThatThrownBy(() -> worker.queueDelayedWork(dw, 1, null))
+        .isInstanceOf(NullPointerException.class).hasMessage("unit");
+    assertThatThrownBy(() -> worker.modDelayedWork(null, 1, TimeUnit.SECONDS))
+        .isInstanceOf(NullPointerException.class).hasMessage("dwork");
+  }
+
+  @Test
   void modOfAQueuedItem_delaysItAgain() {
     CountDownLatch gate = new CountDownLatch(1);
     worker.queueWork(new KthreadWork(() -> {

@@ -62,13 +62,16 @@ abstract class TimerPeers {
   static TimerPeers create(String name, int n, Runnable task) {
     switch (name) {
       case "cmwq":
-        return new Cmwq(n, task);
+        return new Cmwq("cmwq", n, task);
+      case "cmwqDuration":
+        return new CmwqDuration(n, task);
       case "stpe":
         return new Stpe(n, task);
       case "netty":
         return new Netty(n, task);
       default:
-        throw new IllegalArgumentException("peer: " + name + " (expected: cmwq, stpe, netty)");
+        throw new IllegalArgumentException(
+            "peer: " + name + " (expected: cmwq, cmwqDuration, stpe, netty)");
     }
   }
 
@@ -77,14 +80,17 @@ abstract class TimerPeers {
     return Duration.ofNanos(nanos);
   }
 
-  /** cmwq: embedded {@link DelayedWork} items re-armed with {@code modDelayedWork}. */
-  static final class Cmwq extends TimerPeers {
+  /**
+   * cmwq: embedded {@link DelayedWork} items re-armed with {@code modDelayedWork}; {@link #armAll}
+   * passes the delays as the peers get them, a number and a {@link TimeUnit}.
+   */
+  static class Cmwq extends TimerPeers {
     final WorkqueueSystem sys = WorkqueueSystem.builder().cpus(2).build();
     final Workqueue wq = sys.system();
     final DelayedWork[] items;
 
-    Cmwq(int n, Runnable task) {
-      super("cmwq");
+    Cmwq(String name, int n, Runnable task) {
+      super(name);
       items = new DelayedWork[n];
       for (int i = 0; i < n; i++) {
         items[i] = new DelayedWork(task);
@@ -118,7 +124,7 @@ abstract class TimerPeers {
     void armAll(long[] delays, Duration[] durations) {
       DelayedWork[] a = items;
       for (int i = 0; i < a.length; i++) {
-        wq.queueDelayedWork(a[i], durations[i]);
+        wq.queueDelayedWork(a[i], delays[i], TimeUnit.NANOSECONDS);
       }
     }
 
@@ -156,6 +162,24 @@ abstract class TimerPeers {
         dw.cancel();
       }
       sys.close();
+    }
+  }
+
+  /**
+   * cmwq armed with the caller's {@link Duration} objects, one per timer (the API's other form):
+   * the same engine, plus a read of a separate object per arming.
+   */
+  static final class CmwqDuration extends Cmwq {
+    CmwqDuration(int n, Runnable task) {
+      super("cmwqDuration", n, task);
+    }
+
+    @Override
+    void armAll(long[] delays, Duration[] durations) {
+      DelayedWork[] a = items;
+      for (int i = 0; i < a.length; i++) {
+        wq.queueDelayedWork(a[i], durations[i]);
+      }
     }
   }
 

@@ -20,7 +20,7 @@ public final class TimerProbe {
 
   public static void main(String[] args) {
     if (args.length != 2) {
-      System.err.println("usage: TimerProbe SIDE[,SIDE...] ROUNDS (sides: cmwq, stpe, netty)   (-Dn=timers, default 1000000)");
+      System.err.println("usage: TimerProbe SIDE[,SIDE...] ROUNDS (sides: cmwq, cmwqDuration, stpe, netty)   (-Dn=timers, default 1000000)");
       System.exit(2);
     }
     int n = Integer.getInteger("n", TimerScale1M.N);

@@ -23,6 +23,10 @@ import org.openjdk.jmh.annotations.Warmup;
  * Netty's HashedWheelTimer in one invocation, rotating order, each side's time recorded.
  * Heap per pending timer and firing lateness are measured by {@link TimerFootprint}.
  *
+ * <p>Every side reads its delays from the same {@code long[]} of nanoseconds and passes each as
+ * a number and a unit (cmwq's {@code queueDelayedWork(dwork, delay, unit)}). The Duration form,
+ * one object per timer kept by the caller, is side {@code cmwqDuration} of {@link TimerProbe}.
+ *
  * <p>cmwq and Netty leave part of the work to their timer thread (cmwq places armed timers
  * within 100 ms, Netty transfers and cancels once a tick). After each side's round that work
  * is finished before the next side starts ({@link TimerPeers#settle()}), so it cannot slow the
