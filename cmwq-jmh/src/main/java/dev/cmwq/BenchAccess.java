@@ -12,6 +12,11 @@ public final class BenchAccess {
     return sys.timers.wakeups();
   }
 
+  /** Deferred timer armings the system's timer base has placed so far. */
+  public static long deferredTimers(WorkqueueSystem sys) {
+    return sys.timers.deferredPlaced();
+  }
+
   /** Timers armed on the system's timer base. */
   public static int armedTimers(WorkqueueSystem sys) {
     return sys.timers.size();

@@ -308,9 +308,13 @@ public final class TimerBase implements AutoCloseable {
    */
   public void addAfter(TimerList t, long delayNanos) {
     long d = Math.max(0, Math.min(delayNanos, TimerWheel.MAX_DELAY_NANOS));
-    if (d >= deferMinNanos && stamping && t.base == this && !stopped) {
+    TimerBase b = t.base;
+    if (d >= deferMinNanos && stamping && (b == this || b == null) && !stopped) {
       long s = t.settledState();
       if ((s & (TimerList.ARMED | TimerList.QUEUED | TimerList.RUNNING)) == 0) {
+        if (b == null) {
+          t.base = this; // never armed before: nothing to move it from (mod does the same)
+        }
         // An idle word (see add): the caller, the only arming party, is its only writer. The
         // delay is current from the state write on, which is the first to make it an arming.
         t.setExpires(d);
@@ -825,8 +829,8 @@ public final class TimerBase implements AutoCloseable {
     return stamping;
   }
 
-  /** Deferred armings placed in the wheel so far (tests). */
-  long deferredPlaced() {
+  /** Deferred armings ({@link #addAfter}) placed in the wheel so far. */
+  public long deferredPlaced() {
     lock.lock();
     try {
       return deferredPlaced;

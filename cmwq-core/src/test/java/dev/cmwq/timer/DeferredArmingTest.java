@@ -87,6 +87,19 @@ class DeferredArmingTest {
     }
   }
 
+  @Test
+  void aTimerNeverArmedBefore_isDeferredToo() {
+    Probe p = new Probe();
+    base.startStampingNow();
+    p.armAfter(base, TimeUnit.SECONDS.toNanos(30));
+    assertThat(p.deferred).isTrue();
+    assertThat(p.isPending()).isTrue();
+    assertThat(base.size()).isEqualTo(1);
+    assertThat(p.when - p.callStart).isGreaterThanOrEqualTo(p.delay);
+    assertThat(p.delete()).as("cancelled on this base").isTrue();
+    assertThat(base.size()).isZero();
+  }
+
   /**
    * A timer still on the stack from an earlier arming sits below the stamps pushed since: its
    * new arming must read the clock, or it would be placed at an older stamp's time.
