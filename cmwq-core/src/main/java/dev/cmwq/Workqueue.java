@@ -476,7 +476,9 @@ public final class Workqueue implements Executor, AutoCloseable {
   /**
    * {@code queue_delayed_work}: queues {@code dwork} after {@code delay} on the caller's CPU
    * (see {@link #queueWork}). A zero or negative delay queues at once; delays beyond about 73
-   * years saturate. The timer fires at most one tick (about 0.5 ms) late.
+   * years saturate. The timer fires at most one tick (about 0.5 ms) late; two for a delay of a
+   * second or more armed while armings arrive faster than 500 000 per second, which read no
+   * clock ({@link dev.cmwq.timer.TimerBase#addAfter}).
    *
    * @return true if armed (or queued), false if it was already pending or is disabled
    * @throws RejectedExecutionException if the workqueue is being destroyed
