@@ -49,6 +49,16 @@ public final class Checks {
     return value;
   }
 
+  /** A delay argument in nanoseconds: {@code delay} must not be null; saturated, not wrapped. */
+  public static long delayNanos(Duration delay) {
+    return saturatedNanos(notNull(delay, "delay"));
+  }
+
+  /** A delay argument in nanoseconds: {@code unit} must not be null; saturated, not wrapped. */
+  public static long delayNanos(long delay, java.util.concurrent.TimeUnit unit) {
+    return notNull(unit, "unit").toNanos(delay);
+  }
+
   /** Nanoseconds of {@code d}, saturated at {@link Long#MAX_VALUE} instead of overflowing. */
   public static long saturatedNanos(Duration d) {
     try {

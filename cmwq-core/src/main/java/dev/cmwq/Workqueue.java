@@ -494,7 +494,7 @@ public final class Workqueue implements Executor, AutoCloseable {
    * @throws IllegalArgumentException if {@code cpu} is not a CPU of the system
    */
   public boolean queueDelayedWorkOn(int cpu, DelayedWork dwork, Duration delay) {
-    return queueDelayedWorkNanos(cpu, dwork, Checks.saturatedNanos(Checks.notNull(delay, "delay")));
+    return queueDelayedWorkNanos(cpu, dwork, Checks.delayNanos(delay));
   }
 
   /**
@@ -508,14 +508,11 @@ public final class Workqueue implements Executor, AutoCloseable {
 
   /** {@link #queueDelayedWorkOn(int, DelayedWork, Duration)} with the delay in {@code unit}. */
   public boolean queueDelayedWorkOn(int cpu, DelayedWork dwork, long delay, TimeUnit unit) {
-    return queueDelayedWorkNanos(cpu, dwork, Checks.notNull(unit, "unit").toNanos(delay));
+    return queueDelayedWorkNanos(cpu, dwork, Checks.delayNanos(delay, unit));
   }
 
   private boolean queueDelayedWorkNanos(int cpu, DelayedWork dwork, long nanos) {
-    Checks.notNull(dwork, "dwork");
-    if (cpu != ANY_CPU) {
-      Checks.inRange(cpu, 0, system.nrCpus - 1, "cpu");
-    }
+    checkDelayedTarget(cpu, dwork);
     // Test before test-and-set: an armed timer owns PENDING, so the item is pending. Reading the
     // timer before the PENDING CAS also starts its cache miss on a cold item early, instead of
     // behind the CAS (TimerProbe at a million timers: about 5 ns per arm).
@@ -544,7 +541,7 @@ public final class Workqueue implements Executor, AutoCloseable {
 
   /** {@code mod_delayed_work_on}: as {@link #modDelayedWork}, queueing on {@code cpu}. */
   public boolean modDelayedWorkOn(int cpu, DelayedWork dwork, Duration delay) {
-    return modDelayedWorkNanos(cpu, dwork, Checks.saturatedNanos(Checks.notNull(delay, "delay")));
+    return modDelayedWorkNanos(cpu, dwork, Checks.delayNanos(delay));
   }
 
   /** {@link #modDelayedWork(DelayedWork, Duration)} with the delay in {@code unit}. */
@@ -554,14 +551,11 @@ public final class Workqueue implements Executor, AutoCloseable {
 
   /** {@link #modDelayedWorkOn(int, DelayedWork, Duration)} with the delay in {@code unit}. */
   public boolean modDelayedWorkOn(int cpu, DelayedWork dwork, long delay, TimeUnit unit) {
-    return modDelayedWorkNanos(cpu, dwork, Checks.notNull(unit, "unit").toNanos(delay));
+    return modDelayedWorkNanos(cpu, dwork, Checks.delayNanos(delay, unit));
   }
 
   private boolean modDelayedWorkNanos(int cpu, DelayedWork dwork, long nanos) {
-    Checks.notNull(dwork, "dwork");
-    if (cpu != ANY_CPU) {
-      Checks.inRange(cpu, 0, system.nrCpus - 1, "cpu");
-    }
+    checkDelayedTarget(cpu, dwork);
     // Fast path: armed for this workqueue and CPU, just move the timer; the item stays pending
     // (owned by its timer) throughout. wq/cpu are read without owning PENDING: if another
     // thread re-targets the item concurrently, the outcome is one of the two calls' targets,
@@ -575,6 +569,13 @@ public final class Workqueue implements Executor, AutoCloseable {
       doQueueDelayedWork(cpu, dwork, nanos);
     }
     return ret;
+  }
+
+  private void checkDelayedTarget(int cpu, DelayedWork dwork) {
+    Checks.notNull(dwork, "dwork");
+    if (cpu != ANY_CPU) {
+      Checks.inRange(cpu, 0, system.nrCpus - 1, "cpu");
+    }
   }
 
   /** {@code __queue_delayed_work}: the caller owns PENDING; {@code nanos} is the delay. */

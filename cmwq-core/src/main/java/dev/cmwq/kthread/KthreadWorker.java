@@ -365,7 +365,7 @@ public final class KthreadWorker implements AutoCloseable {
    *     destroyed
    */
   public boolean queueDelayedWork(KthreadDelayedWork dwork, Duration delay) {
-    return queueDelayedWorkNanos(dwork, Checks.saturatedNanos(Checks.notNull(delay, "delay")));
+    return queueDelayedWorkNanos(dwork, Checks.delayNanos(delay));
   }
 
   /**
@@ -373,7 +373,7 @@ public final class KthreadWorker implements AutoCloseable {
    * {@code unit} ({@code unit.toNanos(delay)}, saturated): no {@link Duration} per call.
    */
   public boolean queueDelayedWork(KthreadDelayedWork dwork, long delay, TimeUnit unit) {
-    return queueDelayedWorkNanos(dwork, Checks.notNull(unit, "unit").toNanos(delay));
+    return queueDelayedWorkNanos(dwork, Checks.delayNanos(delay, unit));
   }
 
   private boolean queueDelayedWorkNanos(KthreadDelayedWork dwork, long nanos) {
@@ -403,12 +403,12 @@ public final class KthreadWorker implements AutoCloseable {
    *     destroyed
    */
   public boolean modDelayedWork(KthreadDelayedWork dwork, Duration delay) {
-    return modDelayedWorkNanos(dwork, Checks.saturatedNanos(Checks.notNull(delay, "delay")));
+    return modDelayedWorkNanos(dwork, Checks.delayNanos(delay));
   }
 
   /** {@link #modDelayedWork(KthreadDelayedWork, Duration)} with the delay in {@code unit}. */
   public boolean modDelayedWork(KthreadDelayedWork dwork, long delay, TimeUnit unit) {
-    return modDelayedWorkNanos(dwork, Checks.notNull(unit, "unit").toNanos(delay));
+    return modDelayedWorkNanos(dwork, Checks.delayNanos(delay, unit));
   }
 
   private boolean modDelayedWorkNanos(KthreadDelayedWork dwork, long nanos) {
