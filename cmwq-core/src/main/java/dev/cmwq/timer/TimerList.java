@@ -33,9 +33,10 @@ public abstract class TimerList {
   /** State bit: {@link #fire()} is running. */
   static final long RUNNING = 8;
   /**
-   * State bit, only together with {@link #ARMED}: the arming is <em>deferred</em>, {@link
-   * #expires} holds its delay, and the drainer that places it turns that into a deadline from a
-   * clock reading known to follow the arming ({@link TimerBase#addAfter}).
+   * State bit of an arming, read only together with {@link #ARMED} (a disarm leaves it, the next
+   * arming clears it): the arming is <em>deferred</em>, {@link #expires} holds its delay, and the
+   * drainer that places it turns that into a deadline from a clock reading known to follow the
+   * arming ({@link TimerBase#addAfter}).
    */
   static final long DEFERRED = 16;
   /** The arming generation counts in the bits above the flags (one step per arming). */
@@ -120,8 +121,8 @@ public abstract class TimerList {
 
   /**
    * The deadline it was last armed for (nanoTime scale), read opaquely (whole, unordered). For a
-   * deferred arming ({@link TimerBase#addAfter}) that the timer thread has not placed yet, the
-   * delay instead.
+   * deferred arming ({@link TimerBase#addAfter}) the delay instead: its deadline is fixed only
+   * when a drainer places it.
    */
   public final long expires() {
     return (long) EXPIRES.getOpaque(this);

@@ -72,13 +72,15 @@ class DeferredArmingTest {
     for (int i = 0; i < ps.length; i++) {
       if (i % 1_000 == 0) {
         TimerBaseTest.sleep(2); // stamps fall between the batches; stamping may stop meanwhile
-        base.startStampingNow();
+      }
+      if (i % 200 == 0) {
+        base.startStampingNow(); // again: a preempted arming thread lets stamping stop
       }
       ps[i].armAfter(base, TimeUnit.SECONDS.toNanos(30) + i);
       deferred += ps[i].deferred ? 1 : 0;
     }
     base.size(); // places everything
-    assertThat(deferred).as("armings deferred").isGreaterThan(ps.length / 2);
+    assertThat(deferred).as("armings deferred").isGreaterThan(ps.length / 4);
     assertThat(base.deferredPlaced()).isEqualTo(deferred);
     for (Probe p : ps) {
       assertThat(p.when - p.callStart).as("placed deadline minus call start").isGreaterThanOrEqualTo(p.delay);
