@@ -309,18 +309,9 @@ public final class TimerBase implements AutoCloseable {
    * {@link #add} {@code delayNanos} from now (negative delays count as 0, huge ones saturate),
    * with the same precondition: the caller is the timer's only arming party.
    *
-   * <p>While many timers are being armed (at least 500 000 per second, measured every
-   * {@link #STAMP_CHECK_DEPTH} pushes), an arming of an idle timer for {@link #DEFER_MIN_NANOS}
-   * or more reads no clock: it is <em>deferred</em>. It stores the delay and pushes the timer,
-   * and the thread <em>stamps</em> the stack once per {@link #STAMP_NANOS} while deferred
-   * armings come: it pushes a marker and then reads the clock, a time after every arming below
-   * the marker. The drainer gives each deferred arming the time of the nearest stamp above it
-   * (or its own reading, taken after it took the stack) plus the delay. So a deferred timer
-   * never fires early, and at most one stamp period (plus the thread's wake-up latency) later
-   * than an arming that read the clock. The clock read is what it saves: {@code nanoTime}
-   * orders the instruction stream, so that an arming of a cold item waits for the item's cache
-   * misses before it can read the clock (TimerProbe at a million promoted items: 62 ns per arming
-   * with the clock, 32 without).
+   * <p>While armings come fast, an idle timer's arming for {@link #DEFER_MIN_NANOS} or more is
+   * deferred: it reads no clock, never fires early, and may fire up to one stamp period later
+   * than one that did (see "Deferred armings" in the class comment).
    *
    * @throws IllegalStateException if the timer is armed or the base is closed
    */

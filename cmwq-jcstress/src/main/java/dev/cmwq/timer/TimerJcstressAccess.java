@@ -16,9 +16,4 @@ public final class TimerJcstressAccess {
   public static long placedAt(TimerList t) {
     return t.when;
   }
-
-  /** Whether {@code t}'s current arming was deferred. */
-  public static boolean deferred(TimerList t) {
-    return (t.state & TimerList.DEFERRED) != 0;
-  }
 }
